@@ -1,0 +1,1 @@
+"""One-shot commands: nutwist, upsc, upsrw, upscmd, upsdrvctl, ..."""

@@ -1,0 +1,1 @@
+"""NUT configuration files: one tokenizer, a typed model per file."""

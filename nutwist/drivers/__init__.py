@@ -1,0 +1,1 @@
+"""The driver core and the drivers nutwist implements."""

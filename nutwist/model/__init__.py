@@ -1,0 +1,1 @@
+"""The data model drivers and upsd share: variables, flags, enums, ranges, commands."""

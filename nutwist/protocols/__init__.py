@@ -1,0 +1,1 @@
+"""Wire codecs: the network protocol and the driver socket protocol."""

@@ -1,0 +1,1 @@
+"""twisted.application services: upsd, drivers, upsmon, upssched, upslog."""

@@ -1,0 +1,1 @@
+"""STARTTLS context factories and certificate helpers."""
