@@ -111,7 +111,8 @@ class _Machine:
 
     def _addchar(self, ch: int) -> None:
         if ch < 0x20 or ch > 0x7F:
-            self.dropped.append(ch)
+            if ch != _LF:  # an LF inside quotes is the documented line continuation
+                self.dropped.append(ch)
             return
         if self.wordlen_limit and len(self.word) >= self.wordlen_limit:
             return
@@ -265,13 +266,12 @@ def split(line: str | bytes) -> list[str]:
         if words is not None:
             return words
     m = _Machine()
-    pos, outcome = m.run(data + b"\n", 0, len(data) + 1)
+    _, outcome = m.run(data + b"\n", 0, len(data) + 1)
     if outcome == -1:
         raise TokenizerError(HASH_IN_QUOTES, m.args)
-    if outcome == 0:
+    if outcome == 0 and m.word:
         # an open quote swallowed the LF: tie the word off as NUT does at EOF
-        if m.word:
-            m._endofword()
+        m._endofword()
     return m.args
 
 

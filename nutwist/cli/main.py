@@ -1,0 +1,61 @@
+"""The ``nutwist`` command: tools NUT lacks (check-config, and more to come)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from nutwist import __version__, paths
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from nutwist.config.check import check
+
+    confdir = paths.confpath(args.confdir)
+    result = check(confdir)
+    for d in result.diagnostics:
+        print(d)
+    status = result.exit_status(strict=args.strict)
+    print(
+        f"{confdir}: {result.errors} error(s), {result.warnings} warning(s)",
+        file=sys.stderr,
+    )
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nutwist", description="nutwist: Network UPS Tools on Twisted"
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"nutwist {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    cc = sub.add_parser(
+        "check-config",
+        help="check a NUT configuration directory",
+        description="Report, one line each, what NUT would refuse (errors) and what is risky "
+        "(warnings). Exit 1 on errors; with --strict, 2 on warnings; else 0.",
+    )
+    cc.add_argument(
+        "--confdir", help="configuration directory (default: $NUT_CONFPATH or /etc/nut)"
+    )
+    cc.add_argument("--strict", action="store_true", help="exit 2 when there are warnings")
+    cc.set_defaults(func=_check_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

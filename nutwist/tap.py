@@ -1,0 +1,132 @@
+"""``twistd nut``: upsd, a driver, or the standalone set (upsd + drivers + upsmon).
+
+The services themselves arrive with their issues; until one exists, its
+subcommand loads and validates the configuration, says what is not implemented
+yet, and stops.  Nothing pretends to work.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from twisted.application import service
+from twisted.python import usage
+
+from nutwist import paths
+from nutwist.config import confset
+from nutwist.config.diagnostics import ConfigError, Diagnostic
+
+
+class _PathOptions(usage.Options):
+    optParameters = [
+        ["confdir", None, None, "configuration directory (default: $NUT_CONFPATH or /etc/nut)"],
+        [
+            "statepath",
+            None,
+            None,
+            "state directory for driver sockets (default as NUT resolves it)",
+        ],
+    ]
+
+    @property
+    def confdir(self) -> str:
+        return paths.confpath(self["confdir"])
+
+
+class UpsdOptions(_PathOptions):
+    """Run upsd with every driver nutwist implements in the same process."""
+
+    longdesc = "upsd on TCP 3493 plus nutwist's own drivers in-process; NUT's C drivers by socket."
+
+
+class StandaloneOptions(_PathOptions):
+    """upsd, the drivers and upsmon in one process (NUT's MODE=standalone)."""
+
+    longdesc = "upsd, nutwist's drivers and upsmon together, as NUT's MODE=standalone."
+
+
+class DriverOptions(_PathOptions):
+    """Run one driver, for one ups.conf section."""
+
+    optParameters = [["upsname", "a", None, "the ups.conf section to drive (required)"]]
+    optFlags = [["debug", "D", "debug output"]]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self["extra"] = []
+
+    def opt_x(self, value: str) -> None:
+        """set a driver option: -x key=value (repeatable)"""
+        if "=" not in value:
+            raise usage.UsageError("-x takes key=value")
+        self["extra"].append(tuple(value.split("=", 1)))
+
+    def postOptions(self) -> None:
+        if not self["upsname"]:
+            raise usage.UsageError("driver needs -a <upsname>")
+
+
+class Options(usage.Options):
+    synopsis = "Usage: twistd [twistd options] nut {upsd|driver|standalone} [options]"
+    subCommands = [
+        ["upsd", None, UpsdOptions, "upsd, with nutwist's drivers in-process"],
+        ["driver", None, DriverOptions, "one driver: -a <upsname>"],
+        ["standalone", None, StandaloneOptions, "upsd, drivers and upsmon (make demo)"],
+    ]
+
+    def postOptions(self) -> None:
+        if self.subCommand is None:
+            raise usage.UsageError("choose one of: upsd, driver, standalone")
+
+
+def report(diagnostics: list[Diagnostic]) -> None:
+    for d in diagnostics:
+        print(str(d), file=sys.stderr)
+
+
+def load_checked(confdir: str, required: tuple[str, ...]) -> confset.ConfSet:
+    """Load the directory; print every finding; exit 1 on what NUT would refuse."""
+    cs = confset.load(confdir)
+    report(cs.diagnostics())
+    try:
+        cs.require(*required)
+    except ConfigError as e:
+        report([d for d in e.diagnostics if d not in cs.diagnostics()])
+        raise SystemExit(1) from None
+    return cs
+
+
+class NotImplementedYet(service.Service):
+    """Says plainly that a part of nutwist does not exist yet, then stops twistd."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def startService(self) -> None:
+        super().startService()
+        from twisted.internet import reactor
+        from twisted.logger import Logger
+
+        Logger().error("nutwist: {what} is not implemented yet; stopping", what=self.what)
+        reactor.callWhenRunning(reactor.stop)
+
+
+def makeService(options: Options) -> service.IService:
+    sub = options.subOptions
+    top = service.MultiService()
+    if options.subCommand == "driver":
+        cs = load_checked(sub.confdir, ("ups.conf",))
+        assert cs.ups is not None
+        if cs.ups.find(sub["upsname"]) is None:
+            print(
+                f"nutwist: no [{sub['upsname']}] section in {cs.path('ups.conf')}", file=sys.stderr
+            )
+            raise SystemExit(1)
+        NotImplementedYet("the driver service").setServiceParent(top)
+    elif options.subCommand == "upsd":
+        load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users"))
+        NotImplementedYet("upsd").setServiceParent(top)
+    else:
+        load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users", "upsmon.conf"))
+        NotImplementedYet("the standalone set (upsd, drivers, upsmon)").setServiceParent(top)
+    return top
