@@ -1,0 +1,331 @@
+"""upsd's side of a driver: a cached copy of its state, kept fresh.
+
+A :class:`DriverLink` reaches its driver either in-process (it becomes one of
+the driver's listeners: no socket, no text) or through the driver's unix socket,
+whether that socket is served by nutwist or by NUT's C driver.  It follows NUT
+2.8.0's upsd (sstate.c):
+
+* on every (re)connection the copy is flushed, ``DUMPALL`` is sent, and
+  ``ups.status`` reads ``WAIT`` until the driver says otherwise;
+* DATAOK/DATASTALE count only after DUMPDONE, and a dump without DATAOK is stale;
+* the data is stale when nothing was heard for MAXAGE seconds; after MAXAGE/3
+  of silence a PING asks the driver to show it is alive;
+* a lost socket is retried with back-off, and SET/INSTCMD go to the driver with
+  their TRACKING id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from twisted.application.internet import ClientService, backoffPolicy
+from twisted.internet import protocol
+from twisted.internet.endpoints import UNIXClientEndpoint
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+
+from nutwist.config.tokenizer import Tokenizer, TokenizerError
+from nutwist.model.state import UpsState
+from nutwist.protocols.sock import MAX_LINE, DriverBackend, format_line
+
+TrackingCallback = Callable[[str, int], None]
+
+
+class _LinkProtocol(protocol.Protocol):
+    def __init__(self, link: DriverLink) -> None:
+        self.link = link
+        self.tokenizer = Tokenizer()
+
+    def connectionMade(self) -> None:
+        self.link._connected(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        for item in self.tokenizer.feed(data):
+            if isinstance(item, TokenizerError):
+                # NUT's upsd loses such an update too (an unescaped '#' from a C driver)
+                self.link.log.info(
+                    "{ups}: parse error on driver socket: {msg}",
+                    ups=self.link.upsname,
+                    msg=item.message,
+                )
+            elif item:
+                self.link.message(item)
+        if self.tokenizer.buffered > MAX_LINE:
+            self.link.log.warn(
+                "{ups}: driver sent an over-long line; reconnecting", ups=self.link.upsname
+            )
+            self.tokenizer.reset()
+            self.transport.loseConnection()  # type: ignore[union-attr]
+
+    def connectionLost(self, reason: object = None) -> None:
+        self.link._disconnected(self)
+
+    def send(self, words: list[str]) -> None:
+        self.transport.write(format_line(words))  # type: ignore[union-attr]
+
+
+class DriverLink:
+    log = Logger()
+
+    def __init__(
+        self,
+        upsname: str,
+        *,
+        clock: IReactorTime,
+        maxage: float = 15,
+        socket_path: str | None = None,
+        driver: DriverBackend | None = None,
+        on_tracking: TrackingCallback | None = None,
+        reactor: Any = None,
+    ) -> None:
+        assert (socket_path is None) != (driver is None), "a link needs a socket or a driver"
+        self.upsname = upsname
+        self.clock = clock
+        self.maxage = maxage
+        self.socket_path = socket_path
+        self.driver = driver
+        self.on_tracking = on_tracking
+        self.reactor = reactor if reactor is not None else clock
+        self.state = UpsState()
+        self.connected = False
+        self.dumpdone = False
+        self.data_ok = False
+        self.last_heard = 0.0
+        self.last_ping = 0.0
+        self.was_stale = True
+        self._proto: _LinkProtocol | None = None
+        self._client: ClientService | None = None
+        self._checker = LoopingCall(self.check)
+        self._checker.clock = clock
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.driver is not None:
+            self._reset()
+            self.connected = True
+            self.driver.attach(self)
+            for words in self.driver.dump():
+                self.message(words)
+        else:
+            assert self.socket_path is not None
+            endpoint = UNIXClientEndpoint(self.reactor, self.socket_path, timeout=5)
+            factory = protocol.Factory.forProtocol(lambda: _LinkProtocol(self))
+            self._client = ClientService(
+                endpoint,
+                factory,
+                retryPolicy=backoffPolicy(initialDelay=0.5, maxDelay=10.0),
+                clock=self.clock,
+            )
+            self._client.startService()
+        self._checker.start(max(0.5, self.maxage / 3), now=False)
+
+    def stop(self) -> Any:
+        if self._checker.running:
+            self._checker.stop()
+        if self.driver is not None:
+            self.driver.detach(self)
+            self.connected = False
+            return None
+        if self._client is not None:
+            client, self._client = self._client, None
+            return client.stopService()
+        return None
+
+    def _reset(self) -> None:
+        self.state = UpsState()
+        self.dumpdone = False
+        self.data_ok = False
+        self.last_heard = self.clock.seconds()
+        self.last_ping = 0.0
+        self.state.setinfo("ups.status", "WAIT")
+
+    def _connected(self, proto: _LinkProtocol) -> None:
+        self._proto = proto
+        self._reset()
+        self.connected = True
+        self.log.info("Connected to UPS [{ups}]: {path}", ups=self.upsname, path=self.socket_path)
+        proto.send(["DUMPALL"])
+
+    def _disconnected(self, proto: _LinkProtocol) -> None:
+        if self._proto is proto:
+            self._proto = None
+            self.connected = False
+            self.state = UpsState()
+            self.log.warn("Driver for UPS [{ups}] disconnected", ups=self.upsname)
+
+    # --- what upsd asks -----------------------------------------------------------
+
+    def is_stale(self) -> bool:
+        if not self.connected:
+            return True
+        if self.dumpdone and not self.data_ok:
+            return True
+        return self.clock.seconds() - self.last_heard > self.maxage
+
+    def check(self) -> None:
+        """Ping a quiet driver and log staleness changes (NUT's main loop does both)."""
+        now = self.clock.seconds()
+        third = self.maxage / 3
+        if self.connected and now - self.last_heard > third and now - self.last_ping > third:
+            self.last_ping = now
+            self.send(["PING"])
+        stale = self.is_stale()
+        if stale != self.was_stale:
+            self.was_stale = stale
+            if stale:
+                self.log.warn("Data for UPS [{ups}] is stale - check driver", ups=self.upsname)
+            else:
+                self.log.info("UPS [{ups}] data is no longer stale", ups=self.upsname)
+
+    def send(self, words: list[str]) -> bool:
+        """Forward a message to the driver; False when it is not connected."""
+        if self.driver is not None:
+            if not self.connected:
+                return False
+            self._deliver(words)
+            return True
+        if self._proto is None or self._proto.transport is None:
+            return False
+        self._proto.send(words)
+        return True
+
+    def _deliver(self, words: list[str]) -> None:
+        assert self.driver is not None
+        cmd = words[0]
+        if cmd == "PING":
+            self.message(["PONG"])
+        elif cmd == "SET":
+            tracking = words[4] if len(words) >= 5 and words[3] == "TRACKING" else None
+            self.driver.handle_setvar(words[1], words[2], tracking)
+        elif cmd == "INSTCMD":
+            args = words[1:]
+            tracking = None
+            if len(args) >= 3 and args[-2] == "TRACKING":
+                tracking, args = args[-1], args[:-2]
+            self.driver.handle_instcmd(args[0], args[1] if len(args) > 1 else None, tracking)
+
+    def instcmd(self, cmd: str, param: str | None = None, tracking: str | None = None) -> bool:
+        words = ["INSTCMD", cmd]
+        if param is not None:
+            words.append(param)
+        if tracking is not None:
+            words += ["TRACKING", tracking]
+        return self.send(words)
+
+    def setvar(self, var: str, value: str, tracking: str | None = None) -> bool:
+        words = ["SET", var, value]
+        if tracking is not None:
+            words += ["TRACKING", tracking]
+        return self.send(words)
+
+    # --- what the driver says (DriverListener) ---------------------------------------
+
+    def message(self, words: list[str]) -> None:
+        handler = _HANDLERS.get(words[0].upper())
+        if handler is None:
+            return
+        try:
+            handled = handler(self, words[1:])
+        except (IndexError, ValueError):
+            handled = False
+        if handled is not False:
+            self.last_heard = self.clock.seconds()
+
+
+def _setinfo(link: DriverLink, a: list[str]) -> None:
+    link.state.setinfo(a[0], a[1])
+
+
+def _delinfo(link: DriverLink, a: list[str]) -> None:
+    link.state.delinfo(a[0])
+
+
+def _addenum(link: DriverLink, a: list[str]) -> None:
+    link.state.addenum(a[0], a[1])
+
+
+def _delenum(link: DriverLink, a: list[str]) -> None:
+    link.state.delenum(a[0], a[1])
+
+
+def _addrange(link: DriverLink, a: list[str]) -> None:
+    link.state.addrange(a[0], _atoi(a[1]), _atoi(a[2]))
+
+
+def _delrange(link: DriverLink, a: list[str]) -> None:
+    link.state.delrange(a[0], _atoi(a[1]), _atoi(a[2]))
+
+
+def _setaux(link: DriverLink, a: list[str]) -> None:
+    link.state.setaux(a[0], _atoi(a[1]))
+
+
+def _setflags(link: DriverLink, a: list[str]) -> None:
+    link.state.setflags(a[0], a[1:])
+
+
+def _addcmd(link: DriverLink, a: list[str]) -> None:
+    link.state.addcmd(a[0])
+
+
+def _delcmd(link: DriverLink, a: list[str]) -> None:
+    link.state.delcmd(a[0])
+
+
+def _dataok(link: DriverLink, a: list[str]) -> None:
+    if link.dumpdone:
+        link.data_ok = True
+
+
+def _datastale(link: DriverLink, a: list[str]) -> None:
+    if link.dumpdone:
+        link.data_ok = False
+
+
+def _dumpdone(link: DriverLink, a: list[str]) -> None:
+    link.dumpdone = True
+
+
+def _pong(link: DriverLink, a: list[str]) -> None:
+    return None
+
+
+def _tracking(link: DriverLink, a: list[str]) -> None:
+    if link.on_tracking is not None:
+        link.on_tracking(a[0], _atoi(a[1]))
+
+
+def _atoi(s: str) -> int:
+    """C's atoi: leading digits with an optional sign, else 0."""
+    s = s.strip()
+    end = 0
+    if s[:1] in ("-", "+"):
+        end = 1
+    while end < len(s) and s[end].isdigit():
+        end += 1
+    try:
+        return int(s[:end])
+    except ValueError:
+        return 0
+
+
+_HANDLERS: dict[str, Callable[[DriverLink, list[str]], Any]] = {
+    "SETINFO": _setinfo,
+    "DELINFO": _delinfo,
+    "ADDENUM": _addenum,
+    "DELENUM": _delenum,
+    "ADDRANGE": _addrange,
+    "DELRANGE": _delrange,
+    "SETAUX": _setaux,
+    "SETFLAGS": _setflags,
+    "ADDCMD": _addcmd,
+    "DELCMD": _delcmd,
+    "DATAOK": _dataok,
+    "DATASTALE": _datastale,
+    "DUMPDONE": _dumpdone,
+    "PONG": _pong,
+    "TRACKING": _tracking,
+}

@@ -1,0 +1,154 @@
+"""Running one driver as its own process, the way NUT's drivers run.
+
+The process serves the socket, writes ``<altpidpath>/<driver>-<upsname>.pid``,
+and goes to the background once the socket exists, so that whoever started it
+(upsdrvctl, an init script) knows the driver is ready when it returns.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from twisted.logger import Logger
+
+from nutwist import paths
+from nutwist.config.ups import UpsSection
+from nutwist.drivers.core import DeviceError, Driver
+
+log = Logger()
+
+
+def pidfile_path(driver: str, upsname: str) -> str:
+    return os.path.join(paths.altpidpath(), f"{driver}-{upsname}.pid")
+
+
+def _start_logging(debug: int, syslog_prefix: str | None = None) -> None:
+    """Log to stderr in the foreground, to syslog (daemon facility) in the background."""
+    from twisted.logger import (
+        FilteringLogObserver,
+        ILogObserver,
+        LegacyLogObserverWrapper,
+        LogLevel,
+        LogLevelFilterPredicate,
+        globalLogBeginner,
+        textFileLogObserver,
+    )
+
+    sink: ILogObserver
+    if syslog_prefix is None:
+        sink = textFileLogObserver(sys.stderr)
+    else:
+        from twisted.python.syslog import SyslogObserver
+
+        sink = LegacyLogObserverWrapper(SyslogObserver(syslog_prefix).emit)  # type: ignore[arg-type]
+    level = LogLevel.debug if debug else LogLevel.info
+    observer = FilteringLogObserver(sink, [LogLevelFilterPredicate(defaultLogLevel=level)])
+    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
+
+
+def _kill_power(driver: Driver) -> int:
+    """``-k``: power the UPS off and exit; needs neither upsd nor a writable disk."""
+    from twisted.internet import defer, task
+
+    async def go() -> None:
+        await defer.maybeDeferred(driver.initinfo)
+        await defer.maybeDeferred(driver.shutdown)
+
+    result: list[int] = []
+
+    def main(reactor: Any) -> defer.Deferred[None]:
+        d = defer.Deferred.fromCoroutine(go())
+
+        def ok(_: object) -> None:
+            result.append(0)
+
+        def failed(f: Any) -> None:
+            print(f"Shutdown failed: {f.getErrorMessage()}", file=sys.stderr)
+            result.append(1)
+
+        return d.addCallbacks(ok, failed)
+
+    try:
+        task.react(main, [])
+    except SystemExit:
+        pass
+    return result[0] if result else 1
+
+
+def run_driver(
+    cls: type[Driver],
+    section: UpsSection,
+    *,
+    confdir: str,
+    statepath: str,
+    extra: list[tuple[str, str]],
+    debug: int = 0,
+    foreground: bool = False,
+    kill: bool = False,
+    user: str | None = None,
+) -> int:
+    try:
+        driver = cls(section.name, section, confdir=confdir, extra=extra)
+    except DeviceError as e:
+        print(f"Fatal error: {e}", file=sys.stderr)
+        return 1
+    if kill:
+        _start_logging(debug)
+        return _kill_power(driver)
+    ready_w = None
+    if not foreground:
+        ready_r, ready_w = os.pipe()
+        pid = os.fork()
+        if pid:
+            os.close(ready_w)
+            with os.fdopen(ready_r, "rb") as ready:
+                ok = ready.read(1)
+            return 0 if ok == b"1" else 1
+        os.close(ready_r)
+        os.setsid()
+    _start_logging(debug, None if foreground else f"{cls.name}-{section.name}")
+    from twisted.internet import reactor
+
+    from nutwist.cli.driver import drop_privileges
+    from nutwist.services.driver import DriverService
+
+    svc = DriverService(driver, statepath)
+    pidfile = pidfile_path(cls.name, section.name)
+    status = {"code": 0}
+
+    def started() -> None:
+        try:
+            svc.startService()
+        except Exception as e:
+            print(f"Fatal error: {e}", file=sys.stderr)
+            status["code"] = 1
+            reactor.stop()
+            return
+        drop_privileges(user)
+        try:
+            with open(pidfile, "w") as f:
+                f.write(f"{os.getpid()}\n")
+        except OSError as e:
+            log.warn("cannot write {pidfile}: {e}", pidfile=pidfile, e=e.strerror)
+        if ready_w is not None:
+            os.write(ready_w, b"1")
+            os.close(ready_w)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+
+    def stopping() -> Any:
+        try:
+            os.unlink(pidfile)
+        except OSError:
+            pass
+        if svc.running:
+            return svc.stopService()
+        return None
+
+    reactor.callWhenRunning(started)
+    reactor.addSystemEventTrigger("before", "shutdown", stopping)
+    reactor.run()
+    return status["code"]

@@ -1,0 +1,86 @@
+"""Running NUT 2.8.0's own programs beside nutwist in tests (loopback, temp dirs)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+NUT_LIB = Path("/lib/nut")
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared"
+DDL = SHARED / "data" / "nut-ddl"
+
+
+def have_nut(*programs: str) -> bool:
+    return all((NUT_LIB / p).exists() or shutil.which(p) for p in programs)
+
+
+def require_nut(*programs: str) -> None:
+    if not have_nut(*programs):
+        pytest.skip(f"NUT's {', '.join(programs)} not installed (Debian nut-server/nut-client)")
+
+
+def nut_env(confdir: Path, statepath: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        NUT_CONFPATH=str(confdir), NUT_STATEPATH=str(statepath), NUT_ALTPIDPATH=str(statepath)
+    )
+    return env
+
+
+def wait_for_socket(path: Path, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(str(path))
+                return
+            except OSError:
+                pass
+            finally:
+                s.close()
+        time.sleep(0.05)
+    raise TimeoutError(f"{path} never accepted a connection")
+
+
+def dumpall(path: Path, timeout: float = 10.0) -> list[str]:
+    """DUMPALL over a driver socket: the lines up to DUMPDONE."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    s.connect(str(path))
+    s.sendall(b"DUMPALL\n")
+    buf = b""
+    while b"DUMPDONE\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    lines = buf.decode("ascii", "replace").split("\n")
+    return lines[: lines.index("DUMPDONE") + 1] if "DUMPDONE" in lines else lines
+
+
+class NutProcess:
+    """A NUT C program started in the foreground, killed at the end of the test."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.proc = subprocess.Popen(
+            argv, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
