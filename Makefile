@@ -21,7 +21,9 @@ install: $(VENV)/.deps
 
 demo: install
 	mkdir -p $(STATE)
-	@echo "nutwist demo: watch it with   upsc demo@127.0.0.1   (or: $(VENV)/bin/nutwist ...)"
+	@echo "nutwist demo: simulated UPS 'demo' (etc/demo/demo.seq), driver socket $(STATE)/dummy-ups-demo"
+	@echo "  NUT's C upsd can serve it today: NUT_STATEPATH=$(STATE) NUT_CONFPATH=etc/demo /lib/nut/upsd -F"
+	@echo "  then: upsc demo@127.0.0.1   (nutwist's own upsd and upsmon are not implemented yet)"
 	$(VENV)/bin/twistd --pidfile= -n nut standalone --confdir etc/demo --statepath $(STATE)
 
 test: install

@@ -111,22 +111,73 @@ class NotImplementedYet(service.Service):
         reactor.callWhenRunning(reactor.stop)
 
 
+class Pending(service.Service):
+    """Says plainly, once running, which parts are not implemented yet; stops nothing."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def startService(self) -> None:
+        super().startService()
+        from twisted.logger import Logger
+
+        Logger().warn("nutwist: {what} not implemented yet", what=self.what)
+
+
+def _driver_service(sub: DriverOptions) -> service.IService:
+    from nutwist.drivers import REGISTRY, driver_class, implemented
+    from nutwist.drivers.core import DeviceError
+    from nutwist.services.driver import DriverService
+
+    cs = load_checked(sub.confdir, ("ups.conf",))
+    assert cs.ups is not None
+    section = cs.ups.find(sub["upsname"])
+    if section is None:
+        print(f"nutwist: no [{sub['upsname']}] section in {cs.path('ups.conf')}", file=sys.stderr)
+        raise SystemExit(1)
+    if not implemented(section.driver):
+        print(
+            f"nutwist: driver {section.driver!r} is not one nutwist implements "
+            f"({', '.join(REGISTRY)}); run NUT's own ({cs.ups.driverpath}/{section.driver})",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+    assert section.driver is not None
+    try:
+        driver = driver_class(section.driver)(
+            section.name, section, confdir=sub.confdir, extra=sub["extra"]
+        )
+    except DeviceError as e:
+        print(f"nutwist: [{section.name}]: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+    return DriverService(driver, paths.driver_statepath(sub["statepath"]))
+
+
+def _drivers(sub: _PathOptions, cs: confset.ConfSet) -> service.IService:
+    from nutwist.services.drivers import DriversService
+
+    assert cs.ups is not None
+    conf_statepath = cs.upsd.statepath if cs.upsd is not None else None
+    drivers = DriversService(
+        cs.ups,
+        confdir=sub.confdir,
+        statepath=paths.upsd_statepath(sub["statepath"], conf_statepath),
+    )
+    drivers.plan()
+    return drivers
+
+
 def makeService(options: Options) -> service.IService:
     sub = options.subOptions
-    top = service.MultiService()
     if options.subCommand == "driver":
-        cs = load_checked(sub.confdir, ("ups.conf",))
-        assert cs.ups is not None
-        if cs.ups.find(sub["upsname"]) is None:
-            print(
-                f"nutwist: no [{sub['upsname']}] section in {cs.path('ups.conf')}", file=sys.stderr
-            )
-            raise SystemExit(1)
-        NotImplementedYet("the driver service").setServiceParent(top)
-    elif options.subCommand == "upsd":
-        load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users"))
-        NotImplementedYet("upsd").setServiceParent(top)
+        return _driver_service(sub)
+    top = service.MultiService()
+    if options.subCommand == "upsd":
+        cs = load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users"))
+        _drivers(sub, cs).setServiceParent(top)
+        Pending("upsd (the network server) is").setServiceParent(top)
     else:
-        load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users", "upsmon.conf"))
-        NotImplementedYet("the standalone set (upsd, drivers, upsmon)").setServiceParent(top)
+        cs = load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users", "upsmon.conf"))
+        _drivers(sub, cs).setServiceParent(top)
+        Pending("upsd (the network server) and upsmon are").setServiceParent(top)
     return top

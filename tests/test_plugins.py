@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.nut import dumpall, wait_for_socket
 from twisted.application.service import IServiceCollection
 from twisted.python import usage
 
 from nutwist import monitor_tap, tap
-from nutwist.tap import NotImplementedYet
+from nutwist.services.drivers import DriversService
+from nutwist.tap import Pending
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "etc" / "demo"
@@ -61,12 +63,36 @@ def test_installed_help(outside: Path, args: tuple[str, ...]) -> None:
         assert "--confdir" in out.stdout and "--statepath" in out.stdout
 
 
-def test_installed_driver_stops_cleanly_with_message(outside: Path) -> None:
+def test_installed_driver_serves_its_socket(outside: Path) -> None:
+    state = outside / "state"
+    state.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen(
+        [str(TWISTD), "--pidfile=", "-n", "nut", "driver", "-a", "demo", "--confdir", str(DEMO),
+         "--statepath", str(state)],
+        cwd=outside, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for_socket(state / "dummy-ups-demo", timeout=30)
+        lines = dumpall(state / "dummy-ups-demo")
+        assert 'SETINFO device.model "Demo 1500"' in lines and lines[-1] == "DUMPDONE"
+    finally:
+        proc.terminate()
+        out = proc.communicate(timeout=30)[0].decode()
+    assert "Traceback" not in out
+    assert not (state / "dummy-ups-demo").exists()
+
+
+def test_installed_driver_not_implemented_says_so(outside: Path) -> None:
+    conf = outside / "conf"
+    conf.mkdir()
+    (conf / "ups.conf").write_text("[u]\n driver = usbhid-ups\n port = auto\n")
     out = run_twistd(
-        "--pidfile=", "-n", "nut", "driver", "-a", "demo", "--confdir", str(DEMO), cwd=outside
+        "--pidfile=", "-n", "nut", "driver", "-a", "u", "--confdir", str(conf), cwd=outside
     )
-    assert "not implemented yet" in out.stdout + out.stderr
-    assert "Traceback" not in out.stdout + out.stderr
+    assert out.returncode == 1
+    assert "'usbhid-ups' is not one nutwist implements" in out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_installed_bad_config_one_line_and_exit_1(outside: Path) -> None:
@@ -108,12 +134,15 @@ def test_driver_options(monkeypatch: pytest.MonkeyPatch) -> None:
     assert o.subOptions.confdir == "/x"
 
 
-def test_make_service_on_demo_config() -> None:
+def test_make_service_on_demo_config(tmp_path: Path) -> None:
     o = tap.Options()
-    o.parseOptions(["standalone", "--confdir", str(DEMO)])
+    o.parseOptions(["standalone", "--confdir", str(DEMO), "--statepath", str(tmp_path)])
     svc = tap.makeService(o)
     children = list(IServiceCollection(svc))
-    assert len(children) == 1 and isinstance(children[0], NotImplementedYet)
+    drivers = children[0]
+    assert isinstance(drivers, DriversService)
+    assert list(drivers.drivers) == ["demo"] and drivers.external == {}
+    assert isinstance(children[1], Pending)
 
 
 def test_make_service_unknown_ups(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,7 @@ whether that socket is served by nutwist or by NUT's C driver.  It follows NUT
 
 * on every (re)connection the copy is flushed, ``DUMPALL`` is sent, and
   ``ups.status`` reads ``WAIT`` until the driver says otherwise;
-* DATAOK/DATASTALE count only after DUMPDONE, and a dump without DATAOK is stale;
+* staleness is judged only once DUMPDONE came, and a dump without DATAOK is stale;
 * the data is stale when nothing was heard for MAXAGE seconds; after MAXAGE/3
   of silence a PING asks the driver to show it is alive;
 * a lost socket is retried with back-off, and SET/INSTCMD go to the driver with
@@ -276,13 +276,11 @@ def _delcmd(link: DriverLink, a: list[str]) -> None:
 
 
 def _dataok(link: DriverLink, a: list[str]) -> None:
-    if link.dumpdone:
-        link.data_ok = True
+    link.data_ok = True
 
 
 def _datastale(link: DriverLink, a: list[str]) -> None:
-    if link.dumpdone:
-        link.data_ok = False
+    link.data_ok = False
 
 
 def _dumpdone(link: DriverLink, a: list[str]) -> None:
