@@ -15,5 +15,5 @@ class Options(_PathOptions):
 def makeService(options: Options) -> service.IService:
     load_checked(options.confdir, ("upsmon.conf",))
     top = service.MultiService()
-    NotImplementedYet("upsmon").setServiceParent(top)
+    NotImplementedYet("upsmon is").setServiceParent(top)
     return top

@@ -97,31 +97,22 @@ def load_checked(confdir: str, required: tuple[str, ...]) -> confset.ConfSet:
 
 
 class NotImplementedYet(service.Service):
-    """Says plainly that a part of nutwist does not exist yet, then stops twistd."""
+    """Says plainly that a part of nutwist does not exist yet; with ``stop``, stops twistd."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, stop: bool = True) -> None:
         self.what = what
+        self.stop = stop
 
     def startService(self) -> None:
         super().startService()
         from twisted.internet import reactor
         from twisted.logger import Logger
 
-        Logger().error("nutwist: {what} is not implemented yet; stopping", what=self.what)
-        reactor.callWhenRunning(reactor.stop)
-
-
-class Pending(service.Service):
-    """Says plainly, once running, which parts are not implemented yet; stops nothing."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-
-    def startService(self) -> None:
-        super().startService()
-        from twisted.logger import Logger
-
-        Logger().warn("nutwist: {what} not implemented yet", what=self.what)
+        if self.stop:
+            Logger().error("nutwist: {what} not implemented yet; stopping", what=self.what)
+            reactor.callWhenRunning(reactor.stop)
+        else:
+            Logger().warn("nutwist: {what} not implemented yet", what=self.what)
 
 
 def _driver_service(sub: DriverOptions) -> service.IService:
@@ -167,17 +158,34 @@ def _drivers(sub: _PathOptions, cs: confset.ConfSet) -> service.IService:
     return drivers
 
 
+def raise_nofile_limit() -> tuple[int, int]:
+    """Raise the soft open-file limit to the hard one (each client and driver is a file)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft, hard
+
+
 def makeService(options: Options) -> service.IService:
     sub = options.subOptions
     if options.subCommand == "driver":
         return _driver_service(sub)
+    raise_nofile_limit()
     top = service.MultiService()
     if options.subCommand == "upsd":
         cs = load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users"))
         _drivers(sub, cs).setServiceParent(top)
-        Pending("upsd (the network server) is").setServiceParent(top)
+        NotImplementedYet("upsd (the network server) is", stop=False).setServiceParent(top)
     else:
         cs = load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users", "upsmon.conf"))
         _drivers(sub, cs).setServiceParent(top)
-        Pending("upsd (the network server) and upsmon are").setServiceParent(top)
+        NotImplementedYet("upsd (the network server) and upsmon are", stop=False).setServiceParent(
+            top
+        )
     return top

@@ -251,6 +251,18 @@ class LinkReadsNutDriver(unittest.TestCase):
         self.proc.stop()
         yield defer.Deferred.fromCoroutine(self.wait_until(lambda: not link.connected))
         self.assertTrue(link.is_stale())
+        self.assertIsNone(link.state.getinfo("ups.id"))
+        # a new driver: the link reconnects by itself, flushes and dumps again
+        self.proc = NutProcess(
+            ["/lib/nut/dummy-ups", "-a", "c", "-u", "root", "-F"],
+            nut_env(self.conf, self.state),
+            self.tmp / "drv2.log",
+        )
+        self.addCleanup(self.proc.stop)
+        yield defer.Deferred.fromCoroutine(
+            self.wait_until(lambda: link.connected and link.dumpdone and not link.is_stale())
+        )
+        self.assertEqual(link.state.getinfo("battery.charge"), "12")
 
 
 # --- DUMPALL, nutwist vs NUT, on real device dumps ------------------------------------------

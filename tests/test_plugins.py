@@ -15,7 +15,7 @@ from twisted.python import usage
 
 from nutwist import monitor_tap, tap
 from nutwist.services.drivers import DriversService
-from nutwist.tap import Pending
+from nutwist.tap import NotImplementedYet
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "etc" / "demo"
@@ -142,7 +142,7 @@ def test_make_service_on_demo_config(tmp_path: Path) -> None:
     drivers = children[0]
     assert isinstance(drivers, DriversService)
     assert list(drivers.drivers) == ["demo"] and drivers.external == {}
-    assert isinstance(children[1], Pending)
+    assert isinstance(children[1], NotImplementedYet) and not children[1].stop
 
 
 def test_make_service_unknown_ups(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from nutwist.config.diagnostics import Diagnostics
 from nutwist.config.tokenizer import ConfEOFWarning, ConfLine, ConfLineError, iter_conf_lines
@@ -87,4 +88,39 @@ def expect_args(
     if lo <= n <= hi:
         return True
     diags.error(line.lineno, f"{line.words[0]}: expected '{usage}'")
+    return False
+
+
+def simple_directive(
+    conf: Any,
+    diags: Diagnostics,
+    line: ConfLine,
+    *,
+    ints: Mapping[str, tuple[str, int | None]] = {},
+    bools: Mapping[str, str] = {},
+    strings: Mapping[str, str] = {},
+) -> bool:
+    """Set a one-argument directive from its table onto ``conf``; False if not in a table.
+
+    ``ints`` maps a directive to (attribute, minimum), ``bools`` and ``strings`` to the
+    attribute.  A malformed value is reported and leaves the default.
+    """
+    word = line.words[0]
+    if word in ints:
+        attr, minimum = ints[word]
+        if expect_args(diags, line, 1, f"{word} <number>"):
+            value = parse_int(diags, line.lineno, word, line.words[1], minimum=minimum)
+            if value is not None:
+                setattr(conf, attr, value)
+        return True
+    if word in bools:
+        if expect_args(diags, line, 1, f"{word} <yes|no>"):
+            flag = parse_bool(diags, line.lineno, word, line.words[1])
+            if flag is not None:
+                setattr(conf, bools[word], flag)
+        return True
+    if word in strings:
+        if expect_args(diags, line, 1, f'{word} "<value>"'):
+            setattr(conf, strings[word], line.words[1])
+        return True
     return False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nutwist.config.base import Source, expect_args, lines, parse_bool, parse_int
+from nutwist.config.base import Source, expect_args, lines, parse_int, simple_directive
 from nutwist.config.diagnostics import Diagnostics
 from nutwist.paths import DEFAULT_PORT
 
@@ -71,7 +71,7 @@ class UpsdConf:
         return self.disable_weak_ssl is not False
 
 
-_SIMPLE_INT = {
+_SIMPLE_INT: dict[str, tuple[str, int | None]] = {
     "MAXAGE": ("maxage", 1),
     "TRACKINGDELAY": ("trackingdelay", 0),
     "MAXCONN": ("maxconn", 1),
@@ -101,21 +101,11 @@ def parse(source: Source) -> UpsdConf:
         word = line.words[0]
         args = line.words[1:]
         n = line.lineno
-        if word in _SIMPLE_INT:
-            attr, minimum = _SIMPLE_INT[word]
-            if expect_args(diags, line, 1, f"{word} <number>"):
-                value = parse_int(diags, n, word, args[0], minimum=minimum)
-                if value is not None:
-                    setattr(conf, attr, value)
-        elif word in _SIMPLE_BOOL:
-            if expect_args(diags, line, 1, f"{word} <yes|no>"):
-                flag = parse_bool(diags, n, word, args[0])
-                if flag is not None:
-                    setattr(conf, _SIMPLE_BOOL[word], flag)
-        elif word in _SIMPLE_PATH:
-            if expect_args(diags, line, 1, f"{word} <path>"):
-                setattr(conf, _SIMPLE_PATH[word], args[0])
-        elif word == "LISTEN":
+        if simple_directive(
+            conf, diags, line, ints=_SIMPLE_INT, bools=_SIMPLE_BOOL, strings=_SIMPLE_PATH
+        ):
+            continue
+        if word == "LISTEN":
             if expect_args(diags, line, (1, 2), "LISTEN <address> [<port>]"):
                 port = DEFAULT_PORT
                 if len(args) == 2:

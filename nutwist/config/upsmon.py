@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nutwist.config.base import Source, expect_args, lines, parse_bool, parse_int
+from nutwist.config.base import Source, expect_args, lines, parse_bool, parse_int, simple_directive
 from nutwist.config.diagnostics import Diagnostics
 from nutwist.paths import DEFAULT_PORT
 
@@ -165,7 +165,7 @@ class UpsmonConf:
         return sum(m.powervalue for m in self.monitors)
 
 
-_INTS = {
+_INTS: dict[str, tuple[str, int | None]] = {
     "MINSUPPLIES": ("minsupplies", 0),
     "POLLFREQ": ("pollfreq", 1),
     "POLLFREQALERT": ("pollfreqalert", 1),
@@ -226,20 +226,8 @@ def parse(source: Source) -> UpsmonConf:
         word, args, n = line.words[0], line.words[1:], line.lineno
         if word == "MONITOR":
             _monitor(conf, diags, line.words, n)
-        elif word in _INTS:
-            attr, minimum = _INTS[word]
-            if expect_args(diags, line, 1, f"{word} <number>"):
-                v = parse_int(diags, n, word, args[0], minimum=minimum)
-                if v is not None:
-                    setattr(conf, attr, v)
-        elif word in _STRINGS:
-            if expect_args(diags, line, 1, f'{word} "<value>"'):
-                setattr(conf, _STRINGS[word], args[0])
-        elif word in _BOOLS:
-            if expect_args(diags, line, 1, f"{word} 0|1"):
-                b = parse_bool(diags, n, word, args[0])
-                if b is not None:
-                    setattr(conf, _BOOLS[word], b)
+        elif simple_directive(conf, diags, line, ints=_INTS, bools=_BOOLS, strings=_STRINGS):
+            continue
         elif word == "NOTIFYCMD":
             if not args:
                 diags.error(n, 'NOTIFYCMD: expected NOTIFYCMD "<command>"')
