@@ -144,18 +144,28 @@ def _driver_service(sub: DriverOptions) -> service.IService:
     return DriverService(driver, paths.driver_statepath(sub["statepath"]))
 
 
-def _drivers(sub: _PathOptions, cs: confset.ConfSet) -> service.IService:
-    from nutwist.services.drivers import DriversService
+def _server(sub: _PathOptions, cs: confset.ConfSet, top: service.MultiService) -> None:
+    """nutwist's drivers in-process, and upsd reading them and every other section."""
+    import os
 
-    assert cs.ups is not None
-    conf_statepath = cs.upsd.statepath if cs.upsd is not None else None
-    drivers = DriversService(
-        cs.ups,
-        confdir=sub.confdir,
-        statepath=paths.upsd_statepath(sub["statepath"], conf_statepath),
-    )
+    from nutwist.services.drivers import DriversService
+    from nutwist.services.upsd import UpsdService
+
+    assert cs.ups is not None and cs.upsd is not None and cs.users is not None
+    allow_env = os.environ.get("ALLOW_NO_DEVICE", "").lower().startswith(("1", "y", "t", "on"))
+    if not cs.ups.sections and not (cs.upsd.allow_no_device or allow_env):
+        print(
+            f"{cs.path('ups.conf')}: Fatal error: at least one UPS must be defined in ups.conf "
+            "(or set ALLOW_NO_DEVICE)",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+    statepath = paths.upsd_statepath(sub["statepath"], cs.upsd.statepath)
+    drivers = DriversService(cs.ups, confdir=sub.confdir, statepath=statepath)
     drivers.plan()
-    return drivers
+    drivers.setServiceParent(top)
+    upsd = UpsdService(cs.upsd, cs.ups, cs.users, statepath=statepath, drivers=drivers.drivers)
+    upsd.setServiceParent(top)
 
 
 def raise_nofile_limit() -> tuple[int, int]:
@@ -180,12 +190,9 @@ def makeService(options: Options) -> service.IService:
     top = service.MultiService()
     if options.subCommand == "upsd":
         cs = load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users"))
-        _drivers(sub, cs).setServiceParent(top)
-        NotImplementedYet("upsd (the network server) is", stop=False).setServiceParent(top)
+        _server(sub, cs, top)
     else:
         cs = load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users", "upsmon.conf"))
-        _drivers(sub, cs).setServiceParent(top)
-        NotImplementedYet("upsd (the network server) and upsmon are", stop=False).setServiceParent(
-            top
-        )
+        _server(sub, cs, top)
+        NotImplementedYet("upsmon is", stop=False).setServiceParent(top)
     return top

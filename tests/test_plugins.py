@@ -15,6 +15,7 @@ from twisted.python import usage
 
 from nutwist import monitor_tap, tap
 from nutwist.services.drivers import DriversService
+from nutwist.services.upsd import UpsdService
 from nutwist.tap import NotImplementedYet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,7 +143,10 @@ def test_make_service_on_demo_config(tmp_path: Path) -> None:
     drivers = children[0]
     assert isinstance(drivers, DriversService)
     assert list(drivers.drivers) == ["demo"] and drivers.external == {}
-    assert isinstance(children[1], NotImplementedYet) and not children[1].stop
+    assert isinstance(children[1], UpsdService) and [
+        e.name for e in children[1].state.ups_list()
+    ] == ["demo"]
+    assert isinstance(children[2], NotImplementedYet) and not children[2].stop
 
 
 def test_make_service_unknown_ups(capsys: pytest.CaptureFixture[str]) -> None:

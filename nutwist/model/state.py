@@ -254,6 +254,18 @@ class UpsState:
         return [format_line(m).decode("ascii").rstrip("\n") for m in msgs if m]
 
 
+def atoi(s: str) -> int:
+    """C's atoi, as NUT parses range bounds and SET values: leading digits, else 0."""
+    s = s.strip()
+    end = 1 if s[:1] in ("-", "+") else 0
+    while end < len(s) and s[end].isdigit():
+        end += 1
+    try:
+        return int(s[:end])
+    except ValueError:
+        return 0
+
+
 def _decode(enc: str) -> str:
     """Undo pconf_encode (enums are stored encoded, as NUT stores them)."""
     out = []

@@ -27,7 +27,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from nutwist.config.tokenizer import Tokenizer, TokenizerError
-from nutwist.model.state import UpsState
+from nutwist.model.state import UpsState, atoi
 from nutwist.protocols.sock import MAX_LINE, DriverBackend, format_line
 
 TrackingCallback = Callable[[str, int], None]
@@ -94,7 +94,8 @@ class DriverLink:
         self.data_ok = False
         self.last_heard = 0.0
         self.last_ping = 0.0
-        self.was_stale = True
+        #: None until the first check, so start-up logs no spurious change
+        self.was_stale: bool | None = None
         self._proto: _LinkProtocol | None = None
         self._client: ClientService | None = None
         self._checker = LoopingCall(self.check)
@@ -173,7 +174,9 @@ class DriverLink:
             self.last_ping = now
             self.send(["PING"])
         stale = self.is_stale()
-        if stale != self.was_stale:
+        if self.was_stale is None:
+            self.was_stale = stale
+        elif stale != self.was_stale:
             self.was_stale = stale
             if stale:
                 self.log.warn("Data for UPS [{ups}] is stale - check driver", ups=self.upsname)
@@ -252,15 +255,15 @@ def _delenum(link: DriverLink, a: list[str]) -> None:
 
 
 def _addrange(link: DriverLink, a: list[str]) -> None:
-    link.state.addrange(a[0], _atoi(a[1]), _atoi(a[2]))
+    link.state.addrange(a[0], atoi(a[1]), atoi(a[2]))
 
 
 def _delrange(link: DriverLink, a: list[str]) -> None:
-    link.state.delrange(a[0], _atoi(a[1]), _atoi(a[2]))
+    link.state.delrange(a[0], atoi(a[1]), atoi(a[2]))
 
 
 def _setaux(link: DriverLink, a: list[str]) -> None:
-    link.state.setaux(a[0], _atoi(a[1]))
+    link.state.setaux(a[0], atoi(a[1]))
 
 
 def _setflags(link: DriverLink, a: list[str]) -> None:
@@ -293,21 +296,7 @@ def _pong(link: DriverLink, a: list[str]) -> None:
 
 def _tracking(link: DriverLink, a: list[str]) -> None:
     if link.on_tracking is not None:
-        link.on_tracking(a[0], _atoi(a[1]))
-
-
-def _atoi(s: str) -> int:
-    """C's atoi: leading digits with an optional sign, else 0."""
-    s = s.strip()
-    end = 0
-    if s[:1] in ("-", "+"):
-        end = 1
-    while end < len(s) and s[end].isdigit():
-        end += 1
-    try:
-        return int(s[:end])
-    except ValueError:
-        return 0
+        link.on_tracking(a[0], atoi(a[1]))
 
 
 _HANDLERS: dict[str, Callable[[DriverLink, list[str]], Any]] = {

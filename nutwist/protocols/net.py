@@ -1,0 +1,406 @@
+"""The NUT network protocol (TCP 3493), server side, as NUT 2.8.0's upsd speaks it.
+
+One line in, zero or more lines out, in order (pipelined requests included).
+Keywords are matched without regard to case and echoed upper-case; UPS and
+variable names are echoed exactly as the client typed them.  Errors come in
+NUT's order of precedence (reference 1.3).  The protocol keeps only the
+per-connection state (user, password, login, tracking); everything shared
+lives in the :class:`UpsdState` it is given.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from twisted.internet import protocol
+from twisted.logger import Logger
+
+from nutwist.config.tokenizer import Tokenizer, TokenizerError, encode
+from nutwist.model.state import atoi
+
+if TYPE_CHECKING:
+    from nutwist.services.upsd import UpsdState, UpsEntry
+
+#: upsd answers in a 512-byte buffer; longer lines are cut (the LF too), as in NUT
+ANSWER_MAX = 512
+#: upsd reads at most 512 bytes at a time; a parse error drops the rest of that read
+READ_MAX = 512
+HELP = "Commands: HELP VER GET LIST SET INSTCMD LOGIN LOGOUT USERNAME PASSWORD STARTTLS"
+NETVER = "1.3"
+
+_USER_COMMANDS = frozenset({"LOGIN", "PRIMARY", "MASTER", "FSD", "SET", "INSTCMD"})
+
+
+class NutError(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def tracking_id() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+class NetServerProtocol(protocol.Protocol):
+    log = Logger()
+
+    def __init__(self, state: UpsdState, addr: str) -> None:
+        self.state = state
+        self.addr = addr
+        self.tokenizer = Tokenizer()
+        self.username: str | None = None
+        self.password: str | None = None
+        self.loginups: str | None = None
+        self.tracking = False
+        self.ssl = False
+        self.last_heard = 0.0
+        self.closing = False
+
+    # --- transport ------------------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        self.last_heard = self.state.clock.seconds()
+        self.state.client_connected(self)
+
+    def connectionLost(self, reason: object = None) -> None:
+        self.state.client_disconnected(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.last_heard_any = self.state.clock.seconds()
+        for start in range(0, len(data), READ_MAX):
+            if self.closing:
+                return
+            for item in self.tokenizer.feed(data[start : start + READ_MAX]):
+                if isinstance(item, TokenizerError):
+                    self.log.info("Parse error on sock: {msg}", msg=item.message)
+                    self.tokenizer.reset()
+                    break
+                self.last_heard = self.state.clock.seconds()
+                self.lineReceived(item)
+                if self.closing:
+                    return
+        if self.tokenizer.buffered > self.state.max_line:
+            self.log.info("{addr}: dropping a client sending an endless line", addr=self.addr)
+            self.closing = True
+            self.transport.loseConnection()  # type: ignore[union-attr]
+
+    def send(self, line: str) -> None:
+        data = (line + "\n").encode("ascii", "replace")
+        self.transport.write(data[:ANSWER_MAX])  # type: ignore[union-attr]
+
+    def send_lines(self, lines: list[str]) -> None:
+        self.transport.write(  # type: ignore[union-attr]
+            b"".join((line + "\n").encode("ascii", "replace")[:ANSWER_MAX] for line in lines)
+        )
+
+    # --- dispatch ----------------------------------------------------------------------
+
+    def lineReceived(self, words: list[str]) -> None:
+        if not words:
+            self.send("ERR UNKNOWN-COMMAND")
+            return
+        cmd = words[0].upper()
+        handler: Callable[[list[str]], None] | None = getattr(self, "cmd_" + cmd, None)
+        if handler is None:
+            self.send("ERR UNKNOWN-COMMAND")
+            return
+        try:
+            if cmd in _USER_COMMANDS:
+                self.check_user()
+            handler(words[1:])
+        except NutError as e:
+            self.send(f"ERR {e.code}")
+
+    def check_user(self) -> None:
+        if self.username is None:
+            raise NutError("USERNAME-REQUIRED")
+        if self.password is None:
+            raise NutError("PASSWORD-REQUIRED")
+        if not self.state.acl_allows(self.username, self.addr):
+            raise NutError("ACCESS-DENIED")
+
+    def user_may(self, action: str) -> bool:
+        """The user exists, the password matches, and the action is granted."""
+        return self.state.check_password(self) and self.state.user_has_action(self.username, action)
+
+    def ups(self, name: str) -> UpsEntry:
+        entry = self.state.find_ups(name)
+        if entry is None:
+            raise NutError("UNKNOWN-UPS")
+        return entry
+
+    def available(self, entry: UpsEntry) -> None:
+        if not entry.link.connected:
+            raise NutError("DRIVER-NOT-CONNECTED")
+        if entry.link.is_stale():
+            raise NutError("DATA-STALE")
+
+    # --- commands needing no login ---------------------------------------------------------
+
+    def cmd_VER(self, args: list[str]) -> None:
+        if args:
+            raise NutError("INVALID-ARGUMENT")
+        self.send(self.state.server_info)
+
+    def cmd_NETVER(self, args: list[str]) -> None:
+        if args:
+            raise NutError("INVALID-ARGUMENT")
+        self.send(NETVER)
+
+    cmd_PROTVER = cmd_NETVER
+
+    def cmd_HELP(self, args: list[str]) -> None:
+        if args:
+            raise NutError("INVALID-ARGUMENT")
+        self.send(HELP)
+
+    def cmd_STARTTLS(self, args: list[str]) -> None:
+        if self.ssl:
+            raise NutError("ALREADY-SSL-MODE")
+        raise NutError("FEATURE-NOT-CONFIGURED")
+
+    def cmd_USERNAME(self, args: list[str]) -> None:
+        if len(args) != 1:
+            raise NutError("INVALID-ARGUMENT")
+        if self.username is not None:
+            raise NutError("ALREADY-SET-USERNAME")
+        self.username = args[0]
+        self.send("OK")
+
+    def cmd_PASSWORD(self, args: list[str]) -> None:
+        if len(args) != 1:
+            raise NutError("INVALID-ARGUMENT")
+        if self.password is not None:
+            raise NutError("ALREADY-SET-PASSWORD")
+        self.password = args[0]
+        self.send("OK")
+
+    def cmd_LOGOUT(self, args: list[str]) -> None:
+        if args:
+            raise NutError("INVALID-ARGUMENT")
+        self.send("OK Goodbye")
+        self.closing = True
+        self.transport.loseConnection()  # type: ignore[union-attr]
+
+    def cmd_GET(self, args: list[str]) -> None:
+        if args and args[0].upper() == "TRACKING":
+            self.get_tracking(args[1:])
+            return
+        if len(args) < 2:
+            raise NutError("INVALID-ARGUMENT")
+        sub = args[0].upper()
+        if sub == "NUMLOGINS":
+            entry = self.ups(args[1])
+            self.available(entry)
+            self.send(f"NUMLOGINS {args[1]} {entry.numlogins}")
+            return
+        if sub == "UPSDESC":
+            entry = self.ups(args[1])
+            desc = encode(entry.desc) if entry.desc is not None else "Unavailable"
+            self.send(f'UPSDESC {args[1]} "{desc}"')
+            return
+        if len(args) < 3 or sub not in ("VAR", "TYPE", "DESC", "CMDDESC"):
+            raise NutError("INVALID-ARGUMENT")
+        upsname, name = args[1], args[2]
+        if sub == "VAR" and name.lower().startswith("server."):
+            value = self.state.server_var(name)
+            if value is None:
+                raise NutError("VAR-NOT-SUPPORTED")
+            self.send(f'VAR {upsname} {name} "{value}"')
+            return
+        entry = self.ups(upsname)
+        self.available(entry)
+        if sub == "DESC":
+            self.send(f'DESC {upsname} {name} "{self.state.descriptions.var(name)}"')
+            return
+        if sub == "CMDDESC":
+            self.send(f'CMDDESC {upsname} {name} "{self.state.descriptions.cmd(name)}"')
+            return
+        var = entry.link.state.get(name)
+        if var is None:
+            raise NutError("VAR-NOT-SUPPORTED")
+        if sub == "VAR":
+            self.send(
+                f'VAR {upsname} {name} "{entry.status_value(var) if var.name.lower() == "ups.status" else var.value}"'
+            )
+        else:
+            self.send(f"TYPE {upsname} {name} {entry.link.state.type_words(name)}")
+
+    def get_tracking(self, args: list[str]) -> None:
+        if not args:
+            self.send("ON" if self.tracking else "OFF")
+            return
+        if not self.tracking:
+            raise NutError("FEATURE-NOT-CONFIGURED")
+        self.send(self.state.tracking_result(args[0]))
+
+    def cmd_LIST(self, args: list[str]) -> None:
+        if not args:
+            raise NutError("INVALID-ARGUMENT")
+        sub = args[0].upper()
+        if sub == "UPS":
+            out = ["BEGIN LIST UPS"]
+            for entry in self.state.ups_list():
+                desc = encode(entry.desc) if entry.desc is not None else "Description unavailable"
+                out.append(f'UPS {entry.name} "{desc}"')
+            out.append("END LIST UPS")
+            self.send_lines(out)
+            return
+        if len(args) < 2:
+            raise NutError("INVALID-ARGUMENT")
+        upsname = args[1]
+        if sub == "CLIENT":
+            entry = self.ups(upsname)
+            out = [f"BEGIN LIST CLIENT {upsname}"]
+            out += [f"CLIENT {entry.name} {c.addr}" for c in self.state.clients_of(entry)]
+            out.append(f"END LIST CLIENT {upsname}")
+            self.send_lines(out)
+            return
+        if sub in ("VAR", "RW", "CMD"):
+            entry = self.ups(upsname)
+            self.available(entry)
+            st = entry.link.state
+            out = [f"BEGIN LIST {sub} {upsname}"]
+            if sub == "CMD":
+                out += [f"CMD {upsname} {c}" for c in st.commands()]
+            elif sub == "VAR":
+                for v in st:
+                    value = entry.status_value(v) if v.name.lower() == "ups.status" else v.value
+                    out.append(f'VAR {upsname} {v.name} "{value}"')
+            else:
+                out += [f'RW {upsname} {v.name} "{v.value}"' for v in st if v.flags & 1]
+            out.append(f"END LIST {sub} {upsname}")
+            self.send_lines(out)
+            return
+        if sub in ("ENUM", "RANGE"):
+            if len(args) < 3:
+                raise NutError("INVALID-ARGUMENT")
+            name = args[2]
+            entry = self.ups(upsname)
+            self.available(entry)
+            var = entry.link.state.get(name)
+            if var is None:
+                raise NutError("VAR-NOT-SUPPORTED")
+            out = [f"BEGIN LIST {sub} {upsname} {name}"]
+            if sub == "ENUM":
+                out += [f'ENUM {upsname} {name} "{e}"' for e in var.enums or ()]
+            else:
+                out += [f'RANGE {upsname} {name} "{lo}" "{hi}"' for lo, hi in var.ranges or ()]
+            out.append(f"END LIST {sub} {upsname} {name}")
+            self.send_lines(out)
+            return
+        raise NutError("INVALID-ARGUMENT")
+
+    # --- commands needing USERNAME and PASSWORD ------------------------------------------------
+
+    def cmd_LOGIN(self, args: list[str]) -> None:
+        if len(args) != 1:
+            raise NutError("INVALID-ARGUMENT")
+        if self.loginups is not None:
+            raise NutError("ALREADY-LOGGED-IN")
+        entry = self.ups(args[0])
+        if not self.user_may("login"):
+            raise NutError("ACCESS-DENIED")
+        self.loginups = entry.name
+        entry.numlogins += 1
+        self.log.info(
+            "User {user}@{addr} logged into UPS [{ups}]{ssl}",
+            user=self.username, addr=self.addr, ups=entry.name, ssl=" (SSL)" if self.ssl else "",
+        )  # fmt: skip
+        self.send("OK")
+
+    def _primary(self, args: list[str], word: str) -> None:
+        if len(args) != 1:
+            raise NutError("INVALID-ARGUMENT")
+        self.ups(args[0])
+        if not (self.user_may("primary") or self.user_may("master")):
+            raise NutError("ACCESS-DENIED")
+        self.send(f"OK {word}-GRANTED")
+
+    def cmd_PRIMARY(self, args: list[str]) -> None:
+        self._primary(args, "PRIMARY")
+
+    def cmd_MASTER(self, args: list[str]) -> None:
+        self._primary(args, "MASTER")
+
+    def cmd_FSD(self, args: list[str]) -> None:
+        if len(args) != 1:
+            raise NutError("INVALID-ARGUMENT")
+        entry = self.ups(args[0])
+        if not self.user_may("fsd"):
+            self.state.audit(self, "FSD", entry.name, "denied")
+            raise NutError("ACCESS-DENIED")
+        entry.fsd = True
+        self.state.audit(self, "FSD", entry.name, "set")
+        self.send("OK FSD-SET")
+
+    def cmd_SET(self, args: list[str]) -> None:
+        if args and args[0].upper() == "TRACKING":
+            if len(args) < 2 or args[1].upper() not in ("ON", "OFF"):
+                raise NutError("INVALID-ARGUMENT")
+            self.tracking = args[1].upper() == "ON"
+            self.send("OK")
+            return
+        if len(args) < 4 or args[0].upper() != "VAR":
+            raise NutError("INVALID-ARGUMENT")
+        upsname, name, value = args[1], args[2], args[3]
+        entry = self.ups(upsname)
+        self.available(entry)
+        what = f"{name} = {value!r}"
+        if not self.user_may("set"):
+            self.state.audit(self, "SET", entry.name, "denied", what)
+            raise NutError("ACCESS-DENIED")
+        var = entry.link.state.get(name)
+        if var is None:
+            raise NutError("VAR-NOT-SUPPORTED")
+        if not var.flags & 1:
+            raise NutError("READONLY")
+        if var.flags & 2:
+            if var.aux < 1:
+                raise NutError("SET-FAILED")
+            if len(value) > var.aux:
+                raise NutError("TOO-LONG")
+        if var.enums and value not in var.enums:
+            raise NutError("INVALID-VALUE")
+        if var.ranges and not any(lo <= atoi(value) <= hi for lo, hi in var.ranges):
+            raise NutError("INVALID-VALUE")
+        tid = self.state.new_tracking() if self.tracking else None
+        if not entry.link.setvar(name, value, tid):
+            self.state.audit(self, "SET", entry.name, "failed", what)
+            raise NutError("SET-FAILED")
+        self.state.audit(self, "SET", entry.name, "forwarded", what)
+        self.send(f"OK TRACKING {tid}" if tid else "OK")
+
+    def cmd_INSTCMD(self, args: list[str]) -> None:
+        if len(args) < 2:
+            raise NutError("INVALID-ARGUMENT")
+        upsname, cmd = args[0], args[1]
+        param = args[2] if len(args) == 3 else None
+        entry = self.ups(upsname)
+        self.available(entry)
+        if entry.link.state.getcmd(cmd) is None:
+            raise NutError("CMD-NOT-SUPPORTED")
+        what = cmd + (f" {param!r}" if param is not None else "")
+        if not (
+            self.state.check_password(self) and self.state.user_may_instcmd(self.username, cmd)
+        ):
+            self.state.audit(self, "INSTCMD", entry.name, "denied", what)
+            raise NutError("ACCESS-DENIED")
+        tid = self.state.new_tracking() if self.tracking else None
+        if not entry.link.instcmd(cmd, param, tid):
+            self.state.audit(self, "INSTCMD", entry.name, "failed", what)
+            raise NutError("INSTCMD-FAILED")
+        self.state.audit(self, "INSTCMD", entry.name, "forwarded", what)
+        self.send(f"OK TRACKING {tid}" if tid else "OK")
+
+
+def constant_time_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogateescape"), b.encode("utf-8", "surrogateescape")
+    )
+
+
+__all__ = ["NetServerProtocol", "NutError", "constant_time_equal", "tracking_id"]

@@ -1,0 +1,299 @@
+"""upsd: the data server.  What its clients share, and the service that listens.
+
+:class:`UpsdState` holds the UPSes (each with its driver link, FSD latch and
+login count), the users, the tracking table and the connected clients; the
+protocol (:mod:`nutwist.protocols.net`) asks it everything.  :class:`UpsdService`
+connects the links, listens on every LISTEN address, drops clients silent for
+60 seconds and refuses connections past MAXCONN.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from twisted.application import service
+from twisted.internet import protocol
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import LoopingCall
+from twisted.logger import Logger
+
+from nutwist import NUT_COMPAT_VERSION, __version__
+from nutwist.config.tcpwrap import HostsAccess
+from nutwist.config.tokenizer import encode
+from nutwist.config.ups import UpsConf
+from nutwist.config.upsd import Listen, UpsdConf
+from nutwist.config.users import UsersConf
+from nutwist.model import cmdvartab
+from nutwist.model.state import Variable
+from nutwist.paths import DEFAULT_DATAPATH, socket_name
+from nutwist.protocols.net import NetServerProtocol, constant_time_equal
+from nutwist.services.driverlink import DriverLink
+
+SERVER_VERSION = f"{__version__}-nutwist"
+SERVER_INFO = (
+    f"Network UPS Tools upsd {SERVER_VERSION} (NUT {NUT_COMPAT_VERSION} compatible) - "
+    "http://www.networkupstools.org/"
+)
+IDLE_TIMEOUT = 60
+TRACKING_TEXT = {
+    -1: "PENDING",
+    0: "SUCCESS",
+    1: "ERR UNKNOWN",
+    2: "ERR INVALID-ARGUMENT",
+    3: "ERR FAILED",
+}
+
+
+@dataclass(eq=False)
+class UpsEntry:
+    name: str
+    desc: str | None
+    link: DriverLink
+    fsd: bool = False
+    numlogins: int = 0
+
+    def status_value(self, var: Variable) -> str:
+        return ("FSD " + var.value) if self.fsd else var.value
+
+
+@dataclass
+class UpsdState:
+    clock: IReactorTime
+    conf: UpsdConf
+    users: UsersConf
+    descriptions: cmdvartab.Descriptions
+    acl: HostsAccess | None = None
+    ups: OrderedDict[str, UpsEntry] = field(default_factory=OrderedDict)
+    clients: list[NetServerProtocol] = field(default_factory=list)
+    tracking: dict[str, tuple[int, float]] = field(default_factory=dict)
+    max_line: int = 16 * 1024
+    log: Any = field(default_factory=Logger)
+
+    # --- UPSes ------------------------------------------------------------------
+
+    def find_ups(self, name: str) -> UpsEntry | None:
+        hit = self.ups.get(name.lower())
+        return hit
+
+    def ups_list(self) -> list[UpsEntry]:
+        return list(self.ups.values())
+
+    def add_ups(self, entry: UpsEntry, first: bool = False) -> None:
+        self.ups[entry.name.lower()] = entry
+        if first:
+            self.ups.move_to_end(entry.name.lower(), last=False)
+
+    @property
+    def server_info(self) -> str:
+        return SERVER_INFO
+
+    def server_var(self, name: str) -> str | None:
+        low = name.lower()
+        if low == "server.info":
+            return encode(SERVER_INFO)
+        if low == "server.version":
+            return SERVER_VERSION
+        return None
+
+    # --- clients --------------------------------------------------------------------
+
+    def client_connected(self, client: NetServerProtocol) -> None:
+        self.clients.insert(0, client)
+
+    def client_disconnected(self, client: NetServerProtocol) -> None:
+        if client in self.clients:
+            self.clients.remove(client)
+        if client.loginups is not None:
+            entry = self.find_ups(client.loginups)
+            if entry is not None and entry.numlogins > 0:
+                entry.numlogins -= 1
+
+    def clients_of(self, entry: UpsEntry) -> list[NetServerProtocol]:
+        return [c for c in self.clients if c.loginups == entry.name]
+
+    # --- users -------------------------------------------------------------------------
+
+    def check_password(self, client: NetServerProtocol) -> bool:
+        user = self.users.get(client.username or "")
+        stored = user.password if user is not None else None
+        given = client.password or ""
+        # compare against something even for unknown users, so timing says nothing
+        ok = constant_time_equal(stored if stored is not None else "\0unknown", given)
+        return ok and stored is not None
+
+    def user_has_action(self, username: str | None, action: str) -> bool:
+        user = self.users.get(username or "")
+        return user is not None and user.has_action(action)
+
+    def user_may_instcmd(self, username: str | None, cmd: str) -> bool:
+        user = self.users.get(username or "")
+        return user is not None and user.may_instcmd(cmd)
+
+    def acl_allows(self, username: str, addr: str) -> bool:
+        if self.acl is None:
+            return True
+        return self.acl.check("upsd", addr, username)
+
+    def audit(
+        self, client: NetServerProtocol, what: str, ups: str, result: str, detail: str = ""
+    ) -> None:
+        self.log.info(
+            "audit: {user}@{addr} {what} [{ups}] {detail}: {result}",
+            user=client.username, addr=client.addr, what=what, ups=ups,
+            detail=detail, result=result,
+        )  # fmt: skip
+
+    # --- tracking ------------------------------------------------------------------------
+
+    def new_tracking(self) -> str:
+        tid = str(uuid.uuid4()).upper()
+        self.tracking[tid] = (-1, self.clock.seconds())
+        return tid
+
+    def tracking_done(self, tid: str, status: int) -> None:
+        key = tid.upper()
+        if key in self.tracking:
+            self.tracking[key] = (status, self.tracking[key][1])
+
+    def tracking_result(self, tid: str) -> str:
+        self.purge_tracking()
+        hit = self.tracking.get(tid.upper())
+        if hit is None:
+            return "ERR UNKNOWN"
+        return TRACKING_TEXT.get(hit[0], "ERR UNKNOWN")
+
+    def purge_tracking(self) -> None:
+        cutoff = self.clock.seconds() - self.conf.trackingdelay
+        for tid in [t for t, (_, when) in self.tracking.items() if when < cutoff]:
+            del self.tracking[tid]
+
+
+class UpsdFactory(protocol.Factory):
+    log = Logger()
+
+    def __init__(self, state: UpsdState) -> None:
+        self.state = state
+
+    def buildProtocol(self, addr: Any) -> NetServerProtocol | None:
+        host = getattr(addr, "host", str(addr))
+        maxconn = self.state.conf.maxconn
+        if maxconn is not None and len(self.state.clients) >= maxconn:
+            self.log.warn(
+                "MAXCONN ({n}) reached: refusing a connection from {host}", n=maxconn, host=host
+            )
+            return None
+        return NetServerProtocol(self.state, host.removeprefix("::ffff:"))
+
+
+def _endpoint(listen: Listen, backlog: int) -> list[tuple[str, str]]:
+    """(description, endpoint string) for a LISTEN line; ``*`` means both wildcards."""
+    if listen.address == "*":
+        return [
+            ("0.0.0.0", f"tcp:{listen.port}:interface=0.0.0.0:backlog={backlog}"),
+            ("::", f"tcp6:{listen.port}:interface=\\:\\::backlog={backlog}"),
+        ]
+    if ":" in listen.address:
+        iface = listen.address.replace(":", "\\:")
+        return [(listen.address, f"tcp6:{listen.port}:interface={iface}:backlog={backlog}")]
+    return [(listen.address, f"tcp:{listen.port}:interface={listen.address}:backlog={backlog}")]
+
+
+class UpsdService(service.MultiService):
+    log = Logger()
+    backlog = 4096
+
+    def __init__(
+        self,
+        conf: UpsdConf,
+        upsconf: UpsConf,
+        users: UsersConf,
+        *,
+        statepath: str,
+        drivers: dict[str, Any] | None = None,
+        reactor: Any = None,
+    ) -> None:
+        super().__init__()
+        if reactor is None:
+            from twisted.internet import reactor as default_reactor
+
+            reactor = default_reactor
+        self.reactor = reactor
+        self.statepath = statepath
+        datapath = conf.datapath or DEFAULT_DATAPATH
+        descriptions = cmdvartab.from_datapath(datapath)
+        if descriptions.problem is not None:
+            descriptions = cmdvartab.default()
+        acl = HostsAccess(conf.hosts_allow, conf.hosts_deny)
+        self.state = UpsdState(reactor, conf, users, descriptions, acl)
+        for section in upsconf.sections.values():
+            if not section.driver or not section.port:
+                continue
+            in_process = (drivers or {}).get(section.name)
+            if in_process is not None:
+                link = DriverLink(
+                    section.name, clock=reactor, maxage=conf.maxage, driver=in_process
+                )
+            else:
+                path = os.path.join(statepath, socket_name(section.driver, section.name))
+                link = DriverLink(
+                    section.name,
+                    clock=reactor,
+                    reactor=reactor,
+                    maxage=conf.maxage,
+                    socket_path=path,
+                )
+            link.on_tracking = self.state.tracking_done
+            self.state.add_ups(UpsEntry(section.name, section.desc, link))
+        self.ports: list[Any] = []
+        self._idle = LoopingCall(self.drop_idle)
+        self._idle.clock = reactor
+
+    def startService(self) -> None:
+        super().startService()
+        for entry in self.state.ups_list():
+            entry.link.start()
+        factory = UpsdFactory(self.state)
+        listens = self.state.conf.listeners()
+        failed: list[str] = []
+        for listen in listens:
+            for desc, spec in _endpoint(listen, self.backlog):
+                d = serverFromString(self.reactor, spec).listen(factory)
+                d.addCallback(self._listening, desc, listen.port)
+                d.addErrback(self._listen_failed, desc, listen.port, failed)
+        self._idle.start(2, now=False)
+
+    def _listening(self, port: Any, desc: str, portno: int) -> None:
+        self.ports.append(port)
+        self.log.info("listening on {addr} port {port}", addr=desc, port=portno)
+
+    def _listen_failed(self, f: Any, desc: str, portno: int, failed: list[str]) -> None:
+        failed.append(desc)
+        self.log.error(
+            "not listening on {addr} port {port}: {e}",
+            addr=desc,
+            port=portno,
+            e=f.getErrorMessage(),
+        )
+
+    def drop_idle(self) -> None:
+        now = self.reactor.seconds()
+        for client in list(self.state.clients):
+            if now - client.last_heard > IDLE_TIMEOUT and client.transport is not None:
+                client.closing = True
+                client.transport.abortConnection()  # type: ignore[attr-defined]
+
+    def stopService(self) -> Any:
+        super().stopService()
+        if self._idle.running:
+            self._idle.stop()
+        for entry in self.state.ups_list():
+            entry.link.stop()
+        ports, self.ports = self.ports, []
+        from twisted.internet import defer
+
+        return defer.gatherResults([defer.maybeDeferred(p.stopListening) for p in ports])
