@@ -16,7 +16,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from twisted.internet import protocol
+from twisted.internet.interfaces import IPushProducer
 from twisted.logger import Logger
+from zope.interface import implementer
 
 from nutwist.config.tokenizer import Tokenizer, TokenizerError, encode
 from nutwist.model.state import atoi
@@ -44,6 +46,21 @@ def tracking_id() -> str:
     return str(uuid.uuid4()).upper()
 
 
+@implementer(IPushProducer)
+class _StopReadingWhenFull:
+    def __init__(self, transport: object) -> None:
+        self.transport = transport
+
+    def pauseProducing(self) -> None:
+        self.transport.pauseProducing()  # type: ignore[attr-defined]
+
+    def resumeProducing(self) -> None:
+        self.transport.resumeProducing()  # type: ignore[attr-defined]
+
+    def stopProducing(self) -> None:
+        pass
+
+
 class NetServerProtocol(protocol.Protocol):
     log = Logger()
 
@@ -64,12 +81,14 @@ class NetServerProtocol(protocol.Protocol):
     def connectionMade(self) -> None:
         self.last_heard = self.state.clock.seconds()
         self.state.client_connected(self)
+        # when our answers back up (a client that does not read), stop reading its
+        # requests: memory stays bounded and the idle rule drops it after 60 s
+        self.transport.registerProducer(_StopReadingWhenFull(self.transport), True)  # type: ignore[union-attr]
 
     def connectionLost(self, reason: object = None) -> None:
         self.state.client_disconnected(self)
 
     def dataReceived(self, data: bytes) -> None:
-        self.last_heard_any = self.state.clock.seconds()
         for start in range(0, len(data), READ_MAX):
             if self.closing:
                 return
