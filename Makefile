@@ -21,9 +21,8 @@ install: $(VENV)/.deps
 
 demo: install
 	mkdir -p $(STATE)
-	@echo "nutwist demo: simulated UPS 'demo' (etc/demo/demo.seq), driver socket $(STATE)/dummy-ups-demo"
-	@echo "  NUT's C upsd can serve it today: NUT_STATEPATH=$(STATE) NUT_CONFPATH=etc/demo /lib/nut/upsd -F"
-	@echo "  then: upsc demo@127.0.0.1   (nutwist's own upsd and upsmon are not implemented yet)"
+	@echo "nutwist demo: simulated UPS 'demo' (etc/demo/demo.seq) served on 127.0.0.1:3493"
+	@echo "  watch it:  upsc demo@127.0.0.1   (NUT's client, or any NUT client)"
 	$(VENV)/bin/twistd --pidfile= -n nut standalone --confdir etc/demo --statepath $(STATE)
 
 test: install

@@ -23,6 +23,25 @@ def _check_config(args: argparse.Namespace) -> int:
     return status
 
 
+def _passwd(args: argparse.Namespace) -> int:
+    import getpass
+
+    from nutwist.auth import hash_password
+
+    if args.stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("Again: ") != password:
+            print("nutwist passwd: the passwords differ", file=sys.stderr)
+            return 1
+    if not password:
+        print("nutwist passwd: empty password refused", file=sys.stderr)
+        return 1
+    print(f'password = "{hash_password(password)}"')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nutwist", description="nutwist: Network UPS Tools on Twisted"
@@ -40,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cc.add_argument("--strict", action="store_true", help="exit 2 when there are warnings")
     cc.set_defaults(func=_check_config)
+    pw = sub.add_parser(
+        "passwd",
+        help="hash a password for upsd.users",
+        description="Print a 'password = \"$scrypt$...\"' line for upsd.users (a nutwist extension; "
+        "NUT's upsd does not understand it).",
+    )
+    pw.add_argument("--stdin", action="store_true", help="read the password from standard input")
+    pw.set_defaults(func=_passwd)
     return parser
 
 

@@ -255,11 +255,9 @@ def _check_monitors(cs: confset.ConfSet, out: Diagnostics) -> None:
 
 
 def _password_matches(stored: str, given: str) -> bool:
-    try:
-        from nutwist.auth import verify_password  # type: ignore[import-not-found]
-    except ImportError:
-        return stored == given
-    return bool(verify_password(stored, given))
+    from nutwist.auth import verify_password
+
+    return verify_password(stored, given)
 
 
 def _check_acl(cs: confset.ConfSet, out: Diagnostics) -> None:

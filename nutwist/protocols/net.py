@@ -10,7 +10,6 @@ lives in the :class:`UpsdState` it is given.
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -73,6 +72,8 @@ class NetServerProtocol(protocol.Protocol):
         self.loginups: str | None = None
         self.tracking = False
         self.ssl = False
+        #: the credentials passed a check once (login throttling never locks this one out)
+        self.verified = False
         self.last_heard = 0.0
         self.closing = False
 
@@ -187,6 +188,7 @@ class NetServerProtocol(protocol.Protocol):
         if self.username is not None:
             raise NutError("ALREADY-SET-USERNAME")
         self.username = args[0]
+        self.verified = False
         self.send("OK")
 
     def cmd_PASSWORD(self, args: list[str]) -> None:
@@ -195,6 +197,7 @@ class NetServerProtocol(protocol.Protocol):
         if self.password is not None:
             raise NutError("ALREADY-SET-PASSWORD")
         self.password = args[0]
+        self.verified = False
         self.send("OK")
 
     def cmd_LOGOUT(self, args: list[str]) -> None:
@@ -335,7 +338,10 @@ class NetServerProtocol(protocol.Protocol):
         if len(args) != 1:
             raise NutError("INVALID-ARGUMENT")
         self.ups(args[0])
-        if not (self.user_may("primary") or self.user_may("master")):
+        granted = self.state.user_has_action(
+            self.username, "primary"
+        ) or self.state.user_has_action(self.username, "master")
+        if not (self.state.check_password(self) and granted):
             raise NutError("ACCESS-DENIED")
         self.send(f"OK {word}-GRANTED")
 
@@ -416,10 +422,4 @@ class NetServerProtocol(protocol.Protocol):
         self.send(f"OK TRACKING {tid}" if tid else "OK")
 
 
-def constant_time_equal(a: str, b: str) -> bool:
-    return hmac.compare_digest(
-        a.encode("utf-8", "surrogateescape"), b.encode("utf-8", "surrogateescape")
-    )
-
-
-__all__ = ["NetServerProtocol", "NutError", "constant_time_equal", "tracking_id"]
+__all__ = ["NetServerProtocol", "NutError", "tracking_id"]

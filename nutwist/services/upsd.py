@@ -23,6 +23,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from nutwist import NUT_COMPAT_VERSION, __version__
+from nutwist.auth import verify_password
 from nutwist.config.tcpwrap import HostsAccess
 from nutwist.config.tokenizer import encode
 from nutwist.config.ups import UpsConf
@@ -31,7 +32,7 @@ from nutwist.config.users import UsersConf
 from nutwist.model import cmdvartab
 from nutwist.model.state import Variable
 from nutwist.paths import DEFAULT_DATAPATH, socket_name
-from nutwist.protocols.net import NetServerProtocol, constant_time_equal
+from nutwist.protocols.net import NetServerProtocol
 from nutwist.services.driverlink import DriverLink
 
 SERVER_VERSION = f"{__version__}-nutwist"
@@ -71,6 +72,8 @@ class UpsdState:
     ups: OrderedDict[str, UpsEntry] = field(default_factory=OrderedDict)
     clients: list[NetServerProtocol] = field(default_factory=list)
     tracking: dict[str, tuple[int, float]] = field(default_factory=dict)
+    failures: dict[str, list[float]] = field(default_factory=dict)
+    locked_until: dict[str, float] = field(default_factory=dict)
     max_line: int = 16 * 1024
     log: Any = field(default_factory=Logger)
 
@@ -119,12 +122,42 @@ class UpsdState:
     # --- users -------------------------------------------------------------------------
 
     def check_password(self, client: NetServerProtocol) -> bool:
+        """The client's USERNAME/PASSWORD match upsd.users, with login throttling (10.4)."""
+        if client.verified:
+            return True  # once its credentials passed, a connection is never locked out
+        now = self.clock.seconds()
+        locked = self.locked_until.get(client.addr)
+        if locked is not None and now < locked:
+            return False
         user = self.users.get(client.username or "")
         stored = user.password if user is not None else None
-        given = client.password or ""
-        # compare against something even for unknown users, so timing says nothing
-        ok = constant_time_equal(stored if stored is not None else "\0unknown", given)
-        return ok and stored is not None
+        # unknown users cost a comparison too, so timing says nothing
+        ok = verify_password(stored if stored is not None else "\0unknown", client.password or "")
+        if ok and stored is not None:
+            client.verified = True
+            return True
+        self._failed(client.addr, now)
+        return False
+
+    def _failed(self, addr: str, now: float) -> None:
+        limit, window = self.conf.login_fail_limit, self.conf.login_fail_window
+        if limit <= 0 or window <= 0:
+            return
+        times = [t for t in self.failures.get(addr, []) if now - t < window]
+        times.append(now)
+        self.failures[addr] = times
+        if len(times) >= limit:
+            self.failures.pop(addr, None)
+            self.locked_until[addr] = now + window
+            self.log.warn(
+                "login throttling: {addr} locked out for {w} s after {n} failed password checks",
+                addr=addr, w=window, n=len(times),
+            )  # fmt: skip
+            self.clock.callLater(window, self._unlock, addr)
+
+    def _unlock(self, addr: str) -> None:
+        if self.locked_until.pop(addr, None) is not None:
+            self.log.info("login throttling: {addr} is no longer locked out", addr=addr)
 
     def user_has_action(self, username: str | None, action: str) -> bool:
         user = self.users.get(username or "")
