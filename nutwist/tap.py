@@ -165,6 +165,10 @@ def _server(sub: _PathOptions, cs: confset.ConfSet, top: service.MultiService) -
     drivers.plan()
     drivers.setServiceParent(top)
     upsd = UpsdService(cs.upsd, cs.ups, cs.users, statepath=statepath, drivers=drivers.drivers)
+    upsd.confdir = sub.confdir
+    upsd.drivers_service = drivers
+    upsd.stop_on_fatal = True
+    upsd.handle_sighup = True
     upsd.setServiceParent(top)
 
 

@@ -34,7 +34,43 @@ class DriversService(service.MultiService):
         self.external: dict[str, str] = {}
 
     def plan(self) -> None:
+        self.plan_new(set())
+
+    def _add(self, section: UpsSection) -> None:
+        assert section.driver is not None
+        try:
+            driver = driver_class(section.driver)(section.name, section, confdir=self.confdir)
+        except DeviceError as e:
+            self.log.error(
+                "[{ups}]: {driver} cannot start: {e}", ups=section.name, driver=section.driver, e=e
+            )
+            return
+        self.drivers[section.name] = driver
+        _Guarded(driver, self.statepath).setServiceParent(self)
+
+    def sync(self, conf: UpsConf) -> dict[str, Driver]:
+        """Follow a reloaded ups.conf: start new sections, stop removed ones, keep the rest."""
+        keep = {s.name for s in conf.sections.values() if s.driver and s.port}
+        for name in list(self.drivers):
+            section = conf.find(name)
+            if name not in keep or section is None or not implemented(section.driver):
+                child = self.getServiceNamed(name)
+                child.disownServiceParent()
+                del self.drivers[name]
+        self.conf = conf
+        before = set(self.drivers)
+        self.plan_new(before)
+        for name in set(self.drivers) - before:
+            child = self.getServiceNamed(name)
+            if self.running and not child.running:
+                child.startService()
+        return dict(self.drivers)
+
+    def plan_new(self, existing: set[str]) -> None:
+        """Add a driver for every implemented section not in ``existing`` nor served elsewhere."""
         for section in self.conf.sections.values():
+            if section.name in existing or section.name in self.external:
+                continue
             if not section.driver or not section.port:
                 continue
             path = os.path.join(self.statepath, socket_name(section.driver, section.name))
@@ -50,18 +86,6 @@ class DriversService(service.MultiService):
                 self.external[section.name] = path
                 continue
             self._add(section)
-
-    def _add(self, section: UpsSection) -> None:
-        assert section.driver is not None
-        try:
-            driver = driver_class(section.driver)(section.name, section, confdir=self.confdir)
-        except DeviceError as e:
-            self.log.error(
-                "[{ups}]: {driver} cannot start: {e}", ups=section.name, driver=section.driver, e=e
-            )
-            return
-        self.drivers[section.name] = driver
-        _Guarded(driver, self.statepath).setServiceParent(self)
 
 
 class _Guarded(DriverService):

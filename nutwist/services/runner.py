@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from twisted.logger import Logger
@@ -97,6 +98,33 @@ def run_driver(
     if kill:
         _start_logging(debug)
         return _kill_power(driver)
+    from nutwist.services.driver import DriverService
+
+    return run_daemon(
+        lambda: DriverService(driver, statepath),
+        foreground=foreground,
+        debug=debug,
+        pidfile=pidfile_path(cls.name, section.name),
+        user=user,
+        syslog_prefix=f"{cls.name}-{section.name}",
+    )
+
+
+def run_daemon(
+    build: Callable[[], Any],
+    *,
+    foreground: bool,
+    debug: int,
+    pidfile: str | None,
+    user: str | None,
+    syslog_prefix: str,
+    on_running: Callable[[Any], None] | None = None,
+) -> int:
+    """Start a service the way NUT's daemons start.
+
+    In the background, the parent returns only once the service has started (0) or
+    failed (1), so init scripts and upsdrvctl know when it is ready.
+    """
     ready_w = None
     if not foreground:
         ready_r, ready_w = os.pipe()
@@ -108,18 +136,18 @@ def run_driver(
             return 0 if ok == b"1" else 1
         os.close(ready_r)
         os.setsid()
-    _start_logging(debug, None if foreground else f"{cls.name}-{section.name}")
+    _start_logging(debug, None if foreground else syslog_prefix)
     from twisted.internet import reactor
 
     from nutwist.cli.driver import drop_privileges
-    from nutwist.services.driver import DriverService
 
-    svc = DriverService(driver, statepath)
-    pidfile = pidfile_path(cls.name, section.name)
     status = {"code": 0}
+    holder: dict[str, Any] = {}
 
     def started() -> None:
         try:
+            svc = build()
+            holder["svc"] = svc
             svc.startService()
         except Exception as e:
             print(f"Fatal error: {e}", file=sys.stderr)
@@ -127,11 +155,14 @@ def run_driver(
             reactor.stop()
             return
         drop_privileges(user)
-        try:
-            with open(pidfile, "w") as f:
-                f.write(f"{os.getpid()}\n")
-        except OSError as e:
-            log.warn("cannot write {pidfile}: {e}", pidfile=pidfile, e=e.strerror)
+        if pidfile is not None:
+            try:
+                with open(pidfile, "w") as f:
+                    f.write(f"{os.getpid()}\n")
+            except OSError as e:
+                log.warn("cannot write {pidfile}: {e}", pidfile=pidfile, e=e.strerror)
+        if on_running is not None:
+            on_running(svc)
         if ready_w is not None:
             os.write(ready_w, b"1")
             os.close(ready_w)
@@ -140,15 +171,22 @@ def run_driver(
                 os.dup2(devnull, fd)
 
     def stopping() -> Any:
-        try:
-            os.unlink(pidfile)
-        except OSError:
-            pass
-        if svc.running:
+        if pidfile is not None:
+            try:
+                os.unlink(pidfile)
+            except OSError:
+                pass
+        svc = holder.get("svc")
+        if svc is not None and svc.running:
             return svc.stopService()
         return None
 
     reactor.callWhenRunning(started)
     reactor.addSystemEventTrigger("before", "shutdown", stopping)
     reactor.run()
+    if ready_w is not None and status["code"]:
+        try:
+            os.write(ready_w, b"0")
+        except OSError:
+            pass
     return status["code"]

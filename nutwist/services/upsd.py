@@ -17,7 +17,6 @@ from typing import Any
 
 from twisted.application import service
 from twisted.internet import protocol
-from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
@@ -223,17 +222,15 @@ class UpsdFactory(protocol.Factory):
         return NetServerProtocol(self.state, host.removeprefix("::ffff:"))
 
 
-def _endpoint(listen: Listen, backlog: int) -> list[tuple[str, str]]:
-    """(description, endpoint string) for a LISTEN line; ``*`` means both wildcards."""
+def _interfaces(listen: Listen) -> list[str]:
+    """The addresses a LISTEN line binds; ``*`` means both wildcards."""
     if listen.address == "*":
-        return [
-            ("0.0.0.0", f"tcp:{listen.port}:interface=0.0.0.0:backlog={backlog}"),
-            ("::", f"tcp6:{listen.port}:interface=\\:\\::backlog={backlog}"),
-        ]
-    if ":" in listen.address:
-        iface = listen.address.replace(":", "\\:")
-        return [(listen.address, f"tcp6:{listen.port}:interface={iface}:backlog={backlog}")]
-    return [(listen.address, f"tcp:{listen.port}:interface={listen.address}:backlog={backlog}")]
+        return ["0.0.0.0", "::"]
+    return [listen.address]
+
+
+class ListenError(Exception):
+    pass
 
 
 class UpsdService(service.MultiService):
@@ -263,55 +260,139 @@ class UpsdService(service.MultiService):
             descriptions = cmdvartab.default()
         acl = HostsAccess(conf.hosts_allow, conf.hosts_deny)
         self.state = UpsdState(reactor, conf, users, descriptions, acl)
+        self.statepath = statepath
         for section in upsconf.sections.values():
-            if not section.driver or not section.port:
-                continue
-            in_process = (drivers or {}).get(section.name)
-            if in_process is not None:
-                link = DriverLink(
-                    section.name, clock=reactor, maxage=conf.maxage, driver=in_process
+            if section.driver and section.port:
+                self.state.add_ups(
+                    UpsEntry(
+                        section.name,
+                        section.desc,
+                        self._link_for(section, (drivers or {}).get(section.name)),
+                    )
                 )
-            else:
-                path = os.path.join(statepath, socket_name(section.driver, section.name))
-                link = DriverLink(
-                    section.name,
-                    clock=reactor,
-                    reactor=reactor,
-                    maxage=conf.maxage,
-                    socket_path=path,
-                )
-            link.on_tracking = self.state.tracking_done
-            self.state.add_ups(UpsEntry(section.name, section.desc, link))
         self.ports: list[Any] = []
         self._idle = LoopingCall(self.drop_idle)
         self._idle.clock = reactor
+        self.upsconf = upsconf
+        #: the in-process drivers' owner, kept in step with ups.conf on reload
+        self.drivers_service: Any = None
+        #: where reload re-reads the files (None: reload is not possible)
+        self.confdir: str | None = None
+        #: under twistd a start failure logs one line and stops; the drop-in raises
+        self.stop_on_fatal = False
+        #: reload on SIGHUP (set by the programs that own the process)
+        self.handle_sighup = False
+
+    def _link_for(self, section: Any, in_process: Any = None) -> DriverLink:
+        conf = self.state.conf
+        if in_process is not None:
+            link = DriverLink(
+                section.name, clock=self.reactor, maxage=conf.maxage, driver=in_process
+            )
+        else:
+            path = os.path.join(self.statepath, socket_name(section.driver, section.name))
+            link = DriverLink(
+                section.name,
+                clock=self.reactor,
+                reactor=self.reactor,
+                maxage=conf.maxage,
+                socket_path=path,
+            )
+        link.on_tracking = self.state.tracking_done
+        return link
+
+    def reload(self) -> bool:
+        """Re-read upsd.conf (but LISTEN), upsd.users, ups.conf and the ACL files.
+
+        UPS sections added or removed start or stop; unchanged ones and their
+        clients are untouched.  An invalid new configuration keeps the old one.
+        """
+        from nutwist.config import confset
+
+        if self.confdir is None:
+            return False
+        cs = confset.load(self.confdir, ("ups.conf", "upsd.conf", "upsd.users"))
+        problems = [d for d in cs.diagnostics() if d.is_error]
+        missing = [n for n in ("ups.conf", "upsd.conf", "upsd.users") if cs.model(n) is None]
+        if problems or missing:
+            why = "; ".join([str(d) for d in problems] + [f"{n} missing" for n in missing])
+            self.log.error("reload failed, keeping the old configuration: {why}", why=why)
+            return False
+        assert cs.ups is not None and cs.upsd is not None and cs.users is not None
+        new_conf = cs.upsd
+        new_conf.listen = self.state.conf.listen  # LISTEN changes need a restart, as in NUT
+        self.state.conf = new_conf
+        self.state.users = cs.users
+        self.state.acl = HostsAccess(new_conf.hosts_allow, new_conf.hosts_deny)
+        in_process = {}
+        if self.drivers_service is not None:
+            in_process = self.drivers_service.sync(cs.ups)
+        old = {e.name: e for e in self.state.ups_list()}
+        new_sections = {s.name: s for s in cs.ups.sections.values() if s.driver and s.port}
+        for name, entry in old.items():
+            section = new_sections.get(name)
+            before = self.upsconf.find(name)
+            if section is None or (before is not None and before.driver != section.driver):
+                entry.link.stop()
+                del self.state.ups[name.lower()]
+                for c in list(self.state.clients):
+                    if c.loginups == name and c.transport is not None:
+                        c.transport.loseConnection()
+                self.log.info("UPS [{ups}] removed", ups=name)
+            else:
+                entry.desc = section.desc
+        for name, section in new_sections.items():
+            if self.state.find_ups(name) is None:
+                link = self._link_for(section, in_process.get(name))
+                self.state.add_ups(UpsEntry(name, section.desc, link), first=True)
+                link.start()
+                self.log.info("UPS [{ups}] added", ups=name)
+        self.upsconf = cs.ups
+        self.log.info("reloaded the configuration")
+        return True
 
     def startService(self) -> None:
         super().startService()
         for entry in self.state.ups_list():
             entry.link.start()
-        factory = UpsdFactory(self.state)
-        listens = self.state.conf.listeners()
-        failed: list[str] = []
-        for listen in listens:
-            for desc, spec in _endpoint(listen, self.backlog):
-                d = serverFromString(self.reactor, spec).listen(factory)
-                d.addCallback(self._listening, desc, listen.port)
-                d.addErrback(self._listen_failed, desc, listen.port, failed)
+        try:
+            self.listen()
+        except ListenError as e:
+            if not self.stop_on_fatal:
+                raise
+            self.log.critical("upsd: {e}", e=str(e))
+            self.reactor.callWhenRunning(self.reactor.stop)
+            return
         self._idle.start(2, now=False)
+        if self.handle_sighup:
+            import signal
 
-    def _listening(self, port: Any, desc: str, portno: int) -> None:
-        self.ports.append(port)
-        self.log.info("listening on {addr} port {port}", addr=desc, port=portno)
+            signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.reload))
 
-    def _listen_failed(self, f: Any, desc: str, portno: int, failed: list[str]) -> None:
-        failed.append(desc)
-        self.log.error(
-            "not listening on {addr} port {port}: {e}",
-            addr=desc,
-            port=portno,
-            e=f.getErrorMessage(),
-        )
+    def listen(self) -> None:
+        """Bind every LISTEN address now; fail as NUT does when one cannot be bound."""
+        factory = UpsdFactory(self.state)
+        conf = self.state.conf
+        failed = []
+        for listen in conf.listeners():
+            for iface in _interfaces(listen):
+                try:
+                    port = self.reactor.listenTCP(
+                        listen.port, factory, backlog=self.backlog, interface=iface
+                    )
+                except Exception as e:
+                    failed.append(f"{iface} port {listen.port}: {e}")
+                    continue
+                self.ports.append(port)
+                self.log.info("listening on {addr} port {port}", addr=iface, port=listen.port)
+        explicit = bool(conf.listen)
+        if failed and (not self.ports or (explicit and not conf.allow_not_all_listeners)):
+            for p in self.ports:
+                p.stopListening()
+            self.ports = []
+            raise ListenError("not listening on " + "; ".join(failed))
+        for f in failed:
+            self.log.warn("not listening on {what}", what=f)
 
     def drop_idle(self) -> None:
         now = self.reactor.seconds()

@@ -1,0 +1,147 @@
+"""upsd as a drop-in command, with NUT 2.8.0's flags.
+
+Like NUT's upsd it only reads driver sockets (run the drivers with upsdrvctl).
+``-c reload|stop`` signals the running upsd through its pid file
+(``<altpidpath>/upsd.pid``); ``-D`` and ``-F`` stay in the foreground, ``-B``
+(the default) goes to the background once listening; ``-u USER`` drops
+privileges after binding (as root, NUT's default user is ``nut``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+from nutwist import paths
+from nutwist.config import confset
+from nutwist.services.upsd import SERVER_VERSION
+
+
+def pidfile() -> str:
+    return os.path.join(paths.altpidpath(), "upsd.pid")
+
+
+def read_pid(path: str) -> int | None:
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def usage() -> str:
+    return "\n".join(
+        [
+            "usage: upsd [OPTIONS]",
+            "  -c <cmd>   send <cmd> via signal to background process",
+            "             commands: reload, stop",
+            "  -P <pid>   send the signal above to this process id",
+            "  -D         raise debugging level (stay in the foreground)",
+            "  -F         stay in the foreground",
+            "  -B         go to the background (the default)",
+            "  -h         display this help",
+            "  -u <user>  switch to <user> (if started as root)",
+            "  -V         display the version of this software",
+            "  -4 / -6    IPv4 / IPv6 only (LISTEN decides in nutwist)",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="upsd", add_help=False)
+    p.add_argument("-c", dest="command")
+    p.add_argument("-P", dest="pid", type=int)
+    p.add_argument("-D", dest="debug", action="count", default=0)
+    p.add_argument("-F", dest="foreground", action="count", default=0)
+    p.add_argument("-B", dest="background", action="store_true")
+    p.add_argument("-h", dest="help", action="store_true")
+    p.add_argument("-u", dest="user")
+    p.add_argument("-V", dest="version", action="store_true")
+    p.add_argument("-r", dest="chroot")
+    p.add_argument("-q", dest="quiet", action="count", default=0)
+    p.add_argument("-4", dest="ipv4", action="store_true")
+    p.add_argument("-6", dest="ipv6", action="store_true")
+    p.add_argument("-i", dest="old_i")
+    p.add_argument("-p", dest="old_p")
+    args = p.parse_args(argv)
+    print(f"Network UPS Tools upsd {SERVER_VERSION}", flush=True)
+    if args.version:
+        return 0
+    if args.help:
+        print(usage())
+        return 0
+    if args.old_i or args.old_p:
+        print("Error: -i and -p are deprecated, use LISTEN in upsd.conf", file=sys.stderr)
+        return 1
+    if args.command is not None:
+        sig = {"reload": signal.SIGHUP, "stop": signal.SIGTERM}.get(args.command)
+        if sig is None:
+            print(f"Error: unknown command '{args.command}' (use reload or stop)", file=sys.stderr)
+            return 1
+        pid = args.pid if args.pid is not None else read_pid(pidfile())
+        if pid is None:
+            print(f"Can't open {pidfile()}: No such file or directory", file=sys.stderr)
+            return 1
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            print(f"Can't send signal to PID {pid}: No such process", file=sys.stderr)
+            return 1
+        return 0
+    old = read_pid(pidfile())
+    if old is not None and old != os.getpid() and alive(old):
+        print("Fatal error: A previous upsd instance is already running!", file=sys.stderr)
+        return 1
+    confdir = paths.confpath()
+    cs = confset.load(confdir, ("ups.conf", "upsd.conf", "upsd.users"))
+    for d in cs.diagnostics():
+        print(d, file=sys.stderr)
+    for name in ("upsd.conf", "ups.conf", "upsd.users"):
+        if cs.model(name) is None:
+            print(f"Fatal error: Can't open {cs.path(name)}", file=sys.stderr)
+            return 1
+    assert cs.ups is not None and cs.upsd is not None and cs.users is not None
+    allow = os.environ.get("ALLOW_NO_DEVICE", "").lower().startswith(("1", "y", "t", "on"))
+    if not cs.ups.sections and not (cs.upsd.allow_no_device or allow):
+        print("Fatal error: at least one UPS must be defined in ups.conf", file=sys.stderr)
+        return 1
+    from nutwist.services.runner import run_daemon
+    from nutwist.services.upsd import UpsdService
+    from nutwist.tap import raise_nofile_limit
+
+    raise_nofile_limit()
+    statepath = paths.upsd_statepath(None, cs.upsd.statepath)
+    user = args.user or (paths.DEFAULT_USER if os.geteuid() == 0 else None)
+
+    def build() -> UpsdService:
+        assert cs.upsd is not None and cs.ups is not None and cs.users is not None
+        svc = UpsdService(cs.upsd, cs.ups, cs.users, statepath=statepath)
+        svc.confdir = confdir
+        svc.handle_sighup = True
+        return svc
+
+    foreground = bool(args.foreground or args.debug)
+    return run_daemon(
+        build,
+        foreground=foreground,
+        debug=args.debug,
+        pidfile=None if args.foreground == 1 and not args.background else pidfile(),
+        user=user,
+        syslog_prefix="upsd",
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
