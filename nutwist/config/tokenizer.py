@@ -68,8 +68,25 @@ class TokenizerError(ValueError):
         self.words = words
 
 
+#: recently seen plain lines: pollers send the same few requests over and over
+_CACHE: dict[bytes, tuple[str, ...]] = {}
+_CACHE_MAX = 4096
+
+
 def _fast_split(line: bytes) -> list[str] | None:
     """Words of a plain physical line (without its LF), or None if not plain."""
+    hit = _CACHE.get(line)
+    if hit is not None:
+        return list(hit)
+    words = _fast_split_uncached(line)
+    if words is not None and len(line) <= 256:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[line] = tuple(words)
+    return words
+
+
+def _fast_split_uncached(line: bytes) -> list[str] | None:
     if _FAST_LINE.match(line) is None:
         return None
     words: list[str] = []

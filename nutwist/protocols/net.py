@@ -102,6 +102,9 @@ class NetServerProtocol(protocol.Protocol):
                 self.lineReceived(item)
                 if self.closing:
                     return
+        self._check_endless()
+
+    def _check_endless(self) -> None:
         if self.tokenizer.buffered > self.state.max_line:
             self.log.info("{addr}: dropping a client sending an endless line", addr=self.addr)
             self.closing = True
@@ -123,7 +126,8 @@ class NetServerProtocol(protocol.Protocol):
             self.send("ERR UNKNOWN-COMMAND")
             return
         cmd = words[0].upper()
-        handler: Callable[[list[str]], None] | None = getattr(self, "cmd_" + cmd, None)
+        name = _HANDLERS.get(cmd)
+        handler: Callable[[list[str]], None] | None = getattr(self, name) if name else None
         if handler is None:
             self.send("ERR UNKNOWN-COMMAND")
             return
@@ -421,5 +425,7 @@ class NetServerProtocol(protocol.Protocol):
         self.state.audit(self, "INSTCMD", entry.name, "forwarded", what)
         self.send(f"OK TRACKING {tid}" if tid else "OK")
 
+
+_HANDLERS = {name[4:]: name for name in dir(NetServerProtocol) if name.startswith("cmd_")}
 
 __all__ = ["NetServerProtocol", "NutError", "tracking_id"]

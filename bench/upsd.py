@@ -1,0 +1,207 @@
+"""upsd throughput and latency: NUT's C upsd against nutwist's, in the same run.
+
+Both servers read the same NUT C dummy-ups socket (a 30-variable UPS), so only
+the server differs.  The load client is a non-blocking selectors loop in its
+own processes (two, one per core, each with half of the connections).
+
+* GET VAR request/response on 64 connections: requests per second;
+* 32 requests pipelined per write on 64 connections: requests per second;
+* LIST VAR of the 30-variable UPS on one connection: p50 / p99 latency.
+
+Usage: python -m bench.upsd [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import selectors
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = (
+    "".join(f"bench.var{i:02d}: value {i}\n" for i in range(27))
+    + "ups.status: OL\nups.load: 30\nbattery.charge: 100\n"
+)
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = int(s.getsockname()[1])
+    s.close()
+    return port
+
+
+def load(port: int, conns: int, pipeline: int, seconds: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """Each connection sends ``pipeline`` requests, waits for as many answers, repeats."""
+    sel = selectors.DefaultSelector()
+    request = b"GET VAR bench ups.status\n" * pipeline
+    state = {}
+    for _ in range(conns):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+        state[s] = [0, b""]
+        s.sendall(request)
+    done = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for key, _ in sel.select(0.5):
+            s = key.fileobj
+            data = s.recv(65536)  # type: ignore[union-attr]
+            if not data:
+                sel.unregister(s)
+                continue
+            st = state[s]  # type: ignore[index]
+            n = data.count(b"\n")
+            st[0] += n
+            if st[0] >= pipeline:
+                done += pipeline
+                st[0] -= pipeline
+                s.sendall(request)  # type: ignore[union-attr]
+    out.put(done)
+
+
+def rate(port: int, conns: int, pipeline: int, seconds: float) -> float:
+    q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    procs = [
+        mp.Process(target=load, args=(port, conns // 2, pipeline, seconds, q)) for _ in range(2)
+    ]
+    for p in procs:
+        p.start()
+    total = sum(q.get(timeout=seconds + 60) for _ in procs)
+    for p in procs:
+        p.join()
+    return total / seconds
+
+
+def list_latency(port: int, n: int = 300) -> tuple[float, float]:
+    s = socket.create_connection(("127.0.0.1", port))
+    f = s.makefile("rb")
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        s.sendall(b"LIST VAR bench\n")
+        while not f.readline().startswith(b"END LIST"):
+            pass
+        times.append(time.perf_counter() - t0)
+    s.close()
+    times.sort()
+    return 1000 * statistics.median(times), 1000 * times[int(0.99 * len(times))]
+
+
+def wait_ready(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"GET VAR bench ups.status\n")
+                if b'"OL"' in s.recv(200):
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(port)
+        time.sleep(0.2)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=10)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="nwu"))
+    procs = []
+    try:
+        state = tmp / "state"
+        state.mkdir()
+        (tmp / "bench.dev").write_text(DEV)
+        ports = {}
+        confs = {}
+        for name in ("nut", "nutwist"):
+            conf = tmp / name
+            conf.mkdir()
+            ports[name] = free_port()
+            (conf / "ups.conf").write_text(
+                f"[bench]\n\tdriver = dummy-ups\n\tport = {tmp / 'bench.dev'}\n"
+            )
+            (conf / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {ports[name]}\nMAXCONN 4096\n")
+            (conf / "upsd.users").write_text("")
+            confs[name] = conf
+        env = dict(os.environ, NUT_STATEPATH=str(state), NUT_ALTPIDPATH=str(state))
+        devnull = subprocess.DEVNULL
+        procs.append(
+            subprocess.Popen(
+                ["/lib/nut/dummy-ups", "-a", "bench", "-u", "root", "-F"],
+                env=dict(env, NUT_CONFPATH=str(confs["nut"])),
+                stdout=devnull,
+                stderr=devnull,
+            )
+        )
+        while not (state / "dummy-ups-bench").exists():
+            time.sleep(0.1)
+        time.sleep(0.5)
+        procs.append(
+            subprocess.Popen(
+                ["/lib/nut/upsd", "-u", "root", "-F"],
+                env=dict(env, NUT_CONFPATH=str(confs["nut"])),
+                stdout=devnull,
+                stderr=devnull,
+            )
+        )
+        twistd = Path(sys.executable).with_name("twistd")
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(twistd),
+                    "--pidfile=",
+                    "-n",
+                    "nut",
+                    "upsd",
+                    "--confdir",
+                    str(confs["nutwist"]),
+                    "--statepath",
+                    str(state),
+                ],
+                env=dict(env, NUT_CONFPATH=str(confs["nutwist"])),
+                stdout=devnull,
+                stderr=devnull,
+                cwd=tmp,
+            )
+        )
+        for port in ports.values():
+            wait_ready(port)
+        results: dict[str, dict[str, float]] = {}
+        for name, port in ports.items():
+            r = {
+                "getvar_64conn_rps": rate(port, 64, 1, args.seconds),
+                "pipelined32_64conn_rps": rate(port, 64, 32, args.seconds),
+            }
+            r["listvar_p50_ms"], r["listvar_p99_ms"] = list_latency(port)
+            results[name] = r
+            print(f"{name:8s} " + "  ".join(f"{k}={v:,.2f}" for k, v in r.items()), flush=True)
+        ours, theirs = results["nutwist"], results["nut"]
+        print(
+            "ratio nutwist/NUT: "
+            + "  ".join(f"{k}={ours[k] / theirs[k]:.2f}x" for k in ours if theirs[k])
+        )
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
