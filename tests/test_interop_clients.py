@@ -6,6 +6,7 @@ nutwist's upsd runs with its own dummy-ups in-process (``twistd nut upsd``).
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import subprocess
@@ -192,3 +193,57 @@ def test_aionut(server: tuple[int, dict[str, str]]) -> None:
     assert ups == {"ct": "client test"}
     assert isinstance(vars_, dict) and vars_["ups.status"] == "OL"
     assert desc == "client test"
+
+
+def test_nut_upsmon_secondary_logs_in_and_polls(
+    server: tuple[int, dict[str, str]], tmp_path: Path
+) -> None:
+    port, env = server
+    if not Path("/lib/nut/upsmon").exists():
+        pytest.skip("NUT's upsmon is not installed")
+    pidfile = Path("/run/nut/upsmon.pid")
+    if pidfile.exists():
+        try:
+            os.kill(int(pidfile.read_text().strip()), 0)
+            pytest.skip("another NUT upsmon owns /run/nut/upsmon.pid (reference 10.10)")
+        except (ProcessLookupError, ValueError):
+            pidfile.unlink()
+    Path("/run/nut").mkdir(parents=True, exist_ok=True)
+    conf = tmp_path / "mon"
+    conf.mkdir()
+    record = tmp_path / "shutdown-ran"
+    (conf / "upsmon.conf").write_text(
+        f"MONITOR ct@127.0.0.1:{port} 1 mon mp secondary\n"
+        f'SHUTDOWNCMD "/bin/touch {record}"\n'
+        "POLLFREQ 1\nPOLLFREQALERT 1\n"
+        + "".join(f"NOTIFYFLAG {t} SYSLOG\n" for t in ("ONLINE", "COMMOK", "COMMBAD", "NOCOMM"))
+    )
+    (conf / "upsmon.conf").chmod(0o640)
+    mon = NutProcess(
+        ["/lib/nut/upsmon", "-F", "-u", "root"],
+        dict(env, NUT_CONFPATH=str(conf)),
+        tmp_path / "upsmon.log",
+    )
+
+    def logins() -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"GET NUMLOGINS ct\nLIST CLIENT ct\nLOGOUT\n")
+            out = b""
+            while chunk := s.recv(4096):
+                out += chunk
+        return out
+
+    try:
+        deadline = time.monotonic() + 20
+        while b"NUMLOGINS ct 1\n" not in logins():
+            assert time.monotonic() < deadline, (tmp_path / "upsmon.log").read_text()
+            time.sleep(0.3)
+        assert b"CLIENT ct 127.0.0.1\n" in logins()
+        time.sleep(2.5)  # a few polls of ups.status
+    finally:
+        mon.stop()
+    deadline = time.monotonic() + 10
+    while b"NUMLOGINS ct 0\n" not in logins():
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert not record.exists()

@@ -3,7 +3,8 @@
 NUT's C dummy-ups serves one UPS; NUT's C upsd and nutwist's upsd both read its
 socket (so only the server differs).  Every session below is sent to both, and
 the answers must be identical after normalising only what reference 10.3 lists:
-the VER line, server.info/server.version, and TRACKING ids.
+the VER line, server.info/server.version, TRACKING ids, and driver.*/device.type.
+A second run puts nutwist's own dummy-ups (in-process) behind nutwist's upsd.
 """
 
 from __future__ import annotations
@@ -129,7 +130,11 @@ TRACK_RE = re.compile(
 )
 
 
+BY_DESIGN_RE = re.compile(rb"^(VAR|RW) \S+ (driver\.\S*|device\.type) .*\n", re.M | re.I)
+
+
 def normalise(data: bytes) -> bytes:
+    data = BY_DESIGN_RE.sub(b"", data)
     data = VER_RE.sub(b"<VER>", data)
     data = INFO_RE.sub(rb'\1 "<SERVER>"', data)
     return TRACK_RE.sub(b"TRACKING <ID>", data)
@@ -180,8 +185,11 @@ def until_ready(port: int) -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, int]:
+@pytest.fixture(scope="module", params=["nut-driver", "nutwist-driver"])
+def servers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[int, int]:
+    """NUT's upsd on NUT's dummy-ups; nutwist's upsd on the same socket, or on its own dummy-ups."""
     require_nut("upsd", "dummy-ups")
     tmp = tmp_path_factory.mktemp("diff")
     state = tmp / "state"
@@ -218,22 +226,22 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, int]:
         )
     )
     twistd = Path(sys.executable).with_name("twistd")
+    our_state = state
+    if request.param == "nutwist-driver":
+        our_state = tmp / "state-nutwist"
+        our_state.mkdir()
+    argv = [
+        "--pidfile=",
+        "-n",
+        "nut",
+        "upsd",
+        "--confdir",
+        str(confs[1]),
+        "--statepath",
+        str(our_state),
+    ]
     procs.append(
-        NutProcess(
-            [
-                str(twistd),
-                "--pidfile=",
-                "-n",
-                "nut",
-                "upsd",
-                "--confdir",
-                str(confs[1]),
-                "--statepath",
-                str(state),
-            ],
-            nut_env(confs[1], state),
-            tmp / "nutwist.log",
-        )
+        NutProcess([str(twistd), *argv], nut_env(confs[1], our_state), tmp / "nutwist.log")
     )
     try:
         for port in ports:

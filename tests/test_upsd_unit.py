@@ -123,3 +123,20 @@ def test_maxconn(tmp_path: Path) -> None:
         assert p is not None
         p.makeConnection(StringTransport())
     assert f.buildProtocol(addr) is None
+
+
+def test_acl_on_connect_and_before_login(tmp_path: Path) -> None:
+    from nutwist.config.tcpwrap import HostsAccess
+
+    (tmp_path / "allow").write_text("upsd : admin@127.0.0.1\n")
+    (tmp_path / "deny").write_text("upsd : 10.0.0.0/8\nupsd : a@ALL\n")
+    state, _, _ = make_state(tmp_path, "ACL_ON_CONNECT yes\n")
+    state.acl = HostsAccess(str(tmp_path / "allow"), str(tmp_path / "deny"))
+    f = UpsdFactory(state)
+    assert f.buildProtocol(IPv4Address("TCP", "10.1.2.3", 1)) is None
+    p = f.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+    assert p is not None
+    t = StringTransport()
+    p.makeConnection(t)
+    p.dataReceived(b"USERNAME a\nPASSWORD p\nFSD u\nGET VAR u ups.status\n")
+    assert t.value() == b'OK\nOK\nERR ACCESS-DENIED\nVAR u ups.status "OL"\n'

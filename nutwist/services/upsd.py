@@ -219,7 +219,12 @@ class UpsdFactory(protocol.Factory):
                 "MAXCONN ({n}) reached: refusing a connection from {host}", n=maxconn, host=host
             )
             return None
-        return NetServerProtocol(self.state, host.removeprefix("::ffff:"))
+        addr = host.removeprefix("::ffff:")
+        conf, acl = self.state.conf, self.state.acl
+        if conf.acl_on_connect and acl is not None and not acl.check("upsd", addr, None):
+            self.log.info("hosts.allow/deny refuse a connection from {host}", host=addr)
+            return None
+        return NetServerProtocol(self.state, addr)
 
 
 def _interfaces(listen: Listen) -> list[str]:
