@@ -99,6 +99,79 @@ def list_latency(port: int, n: int = 300) -> tuple[float, float]:
     return 1000 * statistics.median(times), 1000 * times[int(0.99 * len(times))]
 
 
+def many(port: int, conns: int, period: float, seconds: float, pid: int) -> dict[str, float]:
+    """``conns`` connections each polling GET VAR every ``period`` s: latency, RSS, drops."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
+    sel = selectors.DefaultSelector()
+    socks = []
+    for i in range(conns):
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        socks.append(s)
+        if i % 200 == 199:
+            time.sleep(0.05)  # NUT's listen backlog is 16: connect in gentle batches
+    start = time.monotonic() + 2
+    next_at = {s: start + period * i / conns for i, s in enumerate(socks)}
+    sent_at: dict[socket.socket, float] = {}
+    lat: list[float] = []
+    dropped = 0
+    for s in socks:
+        sel.register(s, selectors.EVENT_READ)
+    end = start + seconds
+    peak = 0
+    while time.monotonic() < end:
+        now = time.monotonic()
+        for s, t in list(next_at.items()):
+            if t <= now and s not in sent_at:
+                try:
+                    s.send(b"GET VAR bench ups.status\n")
+                    sent_at[s] = now
+                except OSError:
+                    dropped += 1
+                    del next_at[s]
+        for key, _ in sel.select(0.005):
+            s = key.fileobj  # type: ignore[assignment]
+            try:
+                data = s.recv(4096)  # type: ignore[union-attr]
+            except OSError:
+                data = b""
+            if not data:
+                sel.unregister(s)
+                dropped += 1
+                next_at.pop(s, None)  # type: ignore[call-overload]
+                continue
+            t0 = sent_at.pop(s, None)  # type: ignore[call-overload]
+            if t0 is not None:
+                lat.append(time.monotonic() - t0)
+                next_at[s] += period  # type: ignore[index]
+        peak = max(peak, rss_mb(pid))
+    for s in socks:
+        s.close()
+    lat.sort()
+    return {
+        "conns": conns,
+        "answers": len(lat),
+        "p50_ms": 1000 * statistics.median(lat) if lat else -1,
+        "p99_ms": 1000 * lat[int(0.99 * len(lat))] if lat else -1,
+        "rss_mb": peak,
+        "dropped": dropped,
+    }
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def wait_ready(port: int) -> None:
     deadline = time.monotonic() + 30
     while True:
@@ -117,6 +190,9 @@ def wait_ready(port: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument(
+        "--conns", type=int, default=10000, help="connections for the many-clients run (0: skip)"
+    )
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="nwu"))
     procs = []
@@ -133,7 +209,7 @@ def main() -> None:
             (conf / "ups.conf").write_text(
                 f"[bench]\n\tdriver = dummy-ups\n\tport = {tmp / 'bench.dev'}\n"
             )
-            (conf / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {ports[name]}\nMAXCONN 4096\n")
+            (conf / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {ports[name]}\nMAXCONN 19000\n")
             (conf / "upsd.users").write_text("")
             confs[name] = conf
         env = dict(os.environ, NUT_STATEPATH=str(state), NUT_ALTPIDPATH=str(state))
@@ -187,6 +263,14 @@ def main() -> None:
             }
             r["listvar_p50_ms"], r["listvar_p99_ms"] = list_latency(port)
             results[name] = r
+            if args.conns:
+                pid = procs[1].pid if name == "nut" else procs[2].pid
+                m = many(port, args.conns, 5.0, args.seconds * 2, pid)
+                print(
+                    f"{name:8s} {args.conns} connections polling every 5 s: "
+                    + "  ".join(f"{k}={v:,.1f}" for k, v in m.items()),
+                    flush=True,
+                )
             print(f"{name:8s} " + "  ".join(f"{k}={v:,.2f}" for k, v in r.items()), flush=True)
         ours, theirs = results["nutwist"], results["nut"]
         print(
