@@ -23,10 +23,11 @@ import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.common import nutwist_upsd_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 DDL = ROOT.parent / "shared" / "data" / "nut-ddl"
@@ -149,19 +150,8 @@ def run_nutwist(
 ) -> dict[str, float]:
     state = tmp / "state-nutwist"
     state.mkdir()
-    twistd = Path(sys.executable).with_name("twistd")
     t0 = time.monotonic()
-    argv = [
-        str(twistd),
-        "--pidfile=",
-        "-n",
-        "nut",
-        "upsd",
-        "--confdir",
-        str(conf),
-        "--statepath",
-        str(state),
-    ]
+    argv = nutwist_upsd_argv(conf, state)
     with open(tmp / "nutwist.log", "wb") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
     try:

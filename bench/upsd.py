@@ -21,24 +21,17 @@ import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.common import free_port, nutwist_upsd_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = (
     "".join(f"bench.var{i:02d}: value {i}\n" for i in range(27))
     + "ups.status: OL\nups.load: 30\nbattery.charge: 100\n"
 )
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = int(s.getsockname()[1])
-    s.close()
-    return port
 
 
 def load(port: int, conns: int, pipeline: int, seconds: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -233,20 +226,9 @@ def main() -> None:
                 stderr=devnull,
             )
         )
-        twistd = Path(sys.executable).with_name("twistd")
         procs.append(
             subprocess.Popen(
-                [
-                    str(twistd),
-                    "--pidfile=",
-                    "-n",
-                    "nut",
-                    "upsd",
-                    "--confdir",
-                    str(confs["nutwist"]),
-                    "--statepath",
-                    str(state),
-                ],
+                nutwist_upsd_argv(confs["nutwist"], state),
                 env=dict(env, NUT_CONFPATH=str(confs["nutwist"])),
                 stdout=devnull,
                 stderr=devnull,

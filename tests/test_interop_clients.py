@@ -10,13 +10,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.nut import NutProcess, nut_env
+from support.nut import NutProcess, free_port, nut_env, start_nutwist_upsd, wait_for_port
 
 DEV = """ups.mfr: Client Test
 ups.model: CT-1
@@ -28,14 +27,6 @@ battery.charge.low: 20
 input.voltage: 230.1
 """
 USERS = "[admin]\n\tpassword = pw\n\tactions = SET\n\tinstcmds = ALL\n[mon]\n\tpassword = mp\n\tupsmon secondary\n"
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = int(s.getsockname()[1])
-    s.close()
-    return port
 
 
 @pytest.fixture(scope="module")
@@ -52,30 +43,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict
     (conf / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {port}\n")
     (conf / "upsd.users").write_text(USERS)
     env = nut_env(conf, state)
-    twistd = Path(sys.executable).with_name("twistd")
-    proc = NutProcess(
-        [
-            str(twistd),
-            "--pidfile=",
-            "-n",
-            "nut",
-            "upsd",
-            "--confdir",
-            str(conf),
-            "--statepath",
-            str(state),
-        ],
-        env,
-        tmp / "upsd.log",
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, (tmp / "upsd.log").read_text()
-            time.sleep(0.1)
+    proc = start_nutwist_upsd(conf, state, tmp / "upsd.log")
+    wait_for_port(port)
     try:
         yield port, env
     finally:

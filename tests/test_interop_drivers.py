@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,9 +23,11 @@ from support.nut import (
     DriverPeer,
     NutProcess,
     dumpall,
+    free_port,
     have_nut,
     nut_env,
     require_nut,
+    wait_for_port,
     wait_for_socket,
 )
 from twisted.internet import defer, reactor, task
@@ -46,25 +47,6 @@ battery.charge.low: 20
 input.voltage: 229.5
 custom.text: "two words"
 """
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return int(port)
-
-
-def wait_for_port(port: int, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 def make_conf(tmp: Path, port: int) -> tuple[Path, Path]:

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import re
 import socket
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from support.nut import NutProcess, nut_env, require_nut, wait_for_socket
+from support.nut import (
+    NutProcess,
+    free_port,
+    nut_env,
+    require_nut,
+    start_nutwist_upsd,
+    wait_for_port,
+    wait_for_socket,
+)
 
 pytestmark = pytest.mark.nut
 
@@ -140,25 +146,6 @@ def normalise(data: bytes) -> bytes:
     return TRACK_RE.sub(b"TRACKING <ID>", data)
 
 
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = int(s.getsockname()[1])
-    s.close()
-    return port
-
-
-def wait_for_port(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(port)
-
-
 def session(port: int, chunks: list[bytes]) -> bytes:
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     for chunk in chunks:
@@ -225,24 +212,11 @@ def servers(
             ["/lib/nut/upsd", "-u", "root", "-F"], nut_env(confs[0], state), tmp / "upsd.log"
         )
     )
-    twistd = Path(sys.executable).with_name("twistd")
     our_state = state
     if request.param == "nutwist-driver":
         our_state = tmp / "state-nutwist"
         our_state.mkdir()
-    argv = [
-        "--pidfile=",
-        "-n",
-        "nut",
-        "upsd",
-        "--confdir",
-        str(confs[1]),
-        "--statepath",
-        str(our_state),
-    ]
-    procs.append(
-        NutProcess([str(twistd), *argv], nut_env(confs[1], our_state), tmp / "nutwist.log")
-    )
+    procs.append(start_nutwist_upsd(confs[1], our_state, tmp / "nutwist.log"))
     try:
         for port in ports:
             wait_for_port(port)

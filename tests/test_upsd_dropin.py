@@ -9,17 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from support.nut import nut_env
+from support.nut import free_port, nut_env
 
 DEV = "ups.status: OL\nbattery.charge: 70\n"
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = int(s.getsockname()[1])
-    s.close()
-    return port
 
 
 def ask(port: int, request: bytes) -> bytes:

@@ -8,24 +8,14 @@ from __future__ import annotations
 import random
 import selectors
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from support.nut import NutProcess, nut_env
+from support.nut import free_port, start_nutwist_upsd, wait_for_port
 
 DEV = "ups.status: OL\nbattery.charge: 77\n" + "".join(f"x.var{i}: {i}\n" for i in range(30))
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = int(s.getsockname()[1])
-    s.close()
-    return port
 
 
 def rss_kb(pid: int) -> int:
@@ -47,27 +37,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]
     (conf / "ups.conf").write_text("[r]\n\tdriver = dummy-ups\n\tport = r.dev\n")
     (conf / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {port}\n")
     (conf / "upsd.users").write_text("")
-    twistd = Path(sys.executable).with_name("twistd")
-    argv = [
-        str(twistd),
-        "--pidfile=",
-        "-n",
-        "nut",
-        "upsd",
-        "--confdir",
-        str(conf),
-        "--statepath",
-        str(state),
-    ]
-    proc = NutProcess(argv, nut_env(conf, state), tmp / "upsd.log")
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+    proc = start_nutwist_upsd(conf, state, tmp / "upsd.log")
+    wait_for_port(port)
     try:
         yield port, proc.proc.pid
     finally:

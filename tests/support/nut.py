@@ -119,3 +119,43 @@ class NutProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(5)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = int(s.getsockname()[1])
+    s.close()
+    return port
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on 127.0.0.1:{port}") from None
+            time.sleep(0.05)
+
+
+def start_nutwist_upsd(conf: Path, state: Path, log: Path) -> NutProcess:
+    """``twistd nut upsd`` from the installed copy, as a process of its own."""
+    import sys
+
+    twistd = Path(sys.executable).with_name("twistd")
+    argv = [
+        str(twistd),
+        "--pidfile=",
+        "-n",
+        "nut",
+        "upsd",
+        "--confdir",
+        str(conf),
+        "--statepath",
+        str(state),
+    ]
+    return NutProcess(argv, nut_env(conf, state), log)
