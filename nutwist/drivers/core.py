@@ -187,8 +187,13 @@ class Driver:
             self.broadcast(["DELENUM", var, value])
 
     def addrange(self, var: str, lo: int, hi: int) -> None:
+        before = self.state.getflags(var)
         if self.state.addrange(var, lo, hi):
             self.broadcast(["ADDRANGE", var, str(lo), str(hi)])
+            v = self.state.get(var)
+            if v is not None and int(v.flags) != before:
+                # a range makes the variable a NUMBER: tell listeners, as NUT's drivers do
+                self.broadcast(["SETFLAGS", var, *v.flag_words()])
 
     def delrange(self, var: str, lo: int, hi: int) -> None:
         if self.state.delrange(var, lo, hi):
