@@ -269,6 +269,17 @@ class Tokenizer:
         m = self._m
         return len(self._pending) + len(m.word) + sum(len(a) for a in m.args)
 
+    def take_pending(self) -> bytes | None:
+        """Hand back a held partial plain line (b"" if none), or None mid-word/quote.
+
+        For callers with a faster path of their own for plain lines: after this the
+        tokenizer is empty, and whatever they do not use they give back to :meth:`feed`.
+        """
+        if not self._m.fresh:
+            return None
+        pending, self._pending = self._pending, b""
+        return pending
+
     def reset(self) -> None:
         """Forget any partial line (as upsd does with the rest of a bad buffer)."""
         self._pending = b""

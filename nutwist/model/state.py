@@ -128,9 +128,11 @@ class Variable:
 class UpsState:
     """The variables and instant commands of one UPS."""
 
-    __slots__ = ("_cmd_keys", "_cmd_order", "_cmds", "_keys", "_order", "_vars")
+    __slots__ = ("_cmd_keys", "_cmd_order", "_cmds", "_keys", "_order", "_vars", "version")
 
     def __init__(self) -> None:
+        #: bumped whenever a variable appears, changes value or goes (upsd's answer cache)
+        self.version = 0
         # lookups by folded name; the dict keys are shared with the sorted key lists
         self._vars: dict[str, Variable] = {}
         self._keys: list[str] = []
@@ -201,6 +203,7 @@ class UpsState:
             order = self._order.copy()
             order.insert(i, v)
             self._order = order
+            self.version += 1
             return True
         old = v.raw
         # strcasecmp: ASCII folding keeps lengths, so a length change is always a change
@@ -210,6 +213,7 @@ class UpsState:
             return False
         v.raw = raw
         v.value = _escape(raw)
+        self.version += 1
         return True
 
     def delinfo(self, name: str) -> bool:
@@ -223,6 +227,7 @@ class UpsState:
         order = self._order.copy()
         del order[i]
         self._order = order
+        self.version += 1
         return True
 
     def setflags(self, name: str, words: Iterable[str]) -> bool:

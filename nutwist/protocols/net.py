@@ -10,6 +10,7 @@ lives in the :class:`UpsdState` it is given.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -32,7 +33,16 @@ READ_MAX = 512
 HELP = "Commands: HELP VER GET LIST SET INSTCMD LOGIN LOGOUT USERNAME PASSWORD STARTTLS"
 NETVER = "1.3"
 
+#: a request line the tokenizer would split at single spaces and nothing else:
+#: upsd's fast path takes these without the tokenizer (an optional CR ends it)
+_PLAIN_REQUEST = re.compile(rb"[\w.:@/+-]{1,64}(?: [\w.:@/+-]{1,64}){0,7}\r?\Z")
+
 _USER_COMMANDS = frozenset({"LOGIN", "PRIMARY", "MASTER", "FSD", "SET", "INSTCMD"})
+
+
+def _line_bytes(line: str) -> bytes:
+    """One answer line as sent: LF-terminated, cut at upsd's 512-byte buffer."""
+    return (line + "\n").encode("ascii", "replace")[:ANSWER_MAX]
 
 
 class NutError(Exception):
@@ -76,6 +86,8 @@ class NetServerProtocol(protocol.Protocol):
         self.verified = False
         self.last_heard = 0.0
         self.closing = False
+        #: the plain request line being answered (the key for upsd's answer cache)
+        self._request_line: bytes | None = None
 
     # --- transport ------------------------------------------------------------------
 
@@ -90,6 +102,13 @@ class NetServerProtocol(protocol.Protocol):
         self.state.client_disconnected(self)
 
     def dataReceived(self, data: bytes) -> None:
+        if self.closing:
+            return
+        pending = self.tokenizer.take_pending()
+        if pending is not None:
+            data = self._plain_requests(pending + data if pending else data)
+            if not data or self.closing:
+                return
         for start in range(0, len(data), READ_MAX):
             if self.closing:
                 return
@@ -104,6 +123,54 @@ class NetServerProtocol(protocol.Protocol):
                     return
         self._check_endless()
 
+    def _plain_requests(self, data: bytes) -> bytes:
+        """Answer the leading plain request lines of ``data``; return the rest.
+
+        A plain line (words of safe characters at single spaces) gives the same
+        words as the tokenizer, so it skips it; a GET VAR answered before is
+        answered again from ``state.answers`` while its UPS data, FSD latch and
+        freshness are unchanged.  Answers go out in one write.
+        """
+        answers = self.state.answers
+        out: list[bytes] = []
+        pos = 0
+        while True:
+            nl = data.find(b"\n", pos)
+            if nl < 0:
+                break
+            line = data[pos:nl]
+            hit = answers.get(line)
+            if hit is not None:
+                entry, st, version, fsd, answer = hit
+                link = entry.link
+                if (
+                    link.state is st
+                    and st.version == version
+                    and entry.fsd is fsd
+                    and link.connected
+                    and not link.is_stale()
+                ):
+                    out.append(answer)
+                    pos = nl + 1
+                    continue
+            if _PLAIN_REQUEST.match(line) is None:
+                break
+            if out:
+                self.transport.write(b"".join(out))  # type: ignore[union-attr]
+                out = []
+            self.last_heard = self.state.clock.seconds()
+            self._request_line = line
+            self.lineReceived(line.decode("ascii").split())
+            self._request_line = None
+            pos = nl + 1
+            if self.closing:
+                return b""
+        if pos:
+            self.last_heard = self.state.clock.seconds()
+        if out:
+            self.transport.write(b"".join(out))  # type: ignore[union-attr]
+        return data[pos:]
+
     def _check_endless(self) -> None:
         if self.tokenizer.buffered > self.state.max_line:
             self.log.info("{addr}: dropping a client sending an endless line", addr=self.addr)
@@ -111,13 +178,10 @@ class NetServerProtocol(protocol.Protocol):
             self.transport.loseConnection()  # type: ignore[union-attr]
 
     def send(self, line: str) -> None:
-        data = (line + "\n").encode("ascii", "replace")
-        self.transport.write(data[:ANSWER_MAX])  # type: ignore[union-attr]
+        self.transport.write(_line_bytes(line))  # type: ignore[union-attr]
 
     def send_lines(self, lines: list[str]) -> None:
-        self.transport.write(  # type: ignore[union-attr]
-            b"".join((line + "\n").encode("ascii", "replace")[:ANSWER_MAX] for line in lines)
-        )
+        self.transport.write(b"".join(_line_bytes(line) for line in lines))  # type: ignore[union-attr]
 
     # --- dispatch ----------------------------------------------------------------------
 
@@ -249,9 +313,11 @@ class NetServerProtocol(protocol.Protocol):
         if var is None:
             raise NutError("VAR-NOT-SUPPORTED")
         if sub == "VAR":
-            self.send(
-                f'VAR {upsname} {name} "{entry.status_value(var) if var.name.lower() == "ups.status" else var.value}"'
-            )
+            value = entry.status_value(var) if var.name.lower() == "ups.status" else var.value
+            answer = _line_bytes(f'VAR {upsname} {name} "{value}"')
+            self.transport.write(answer)  # type: ignore[union-attr]
+            if self._request_line is not None:
+                self.state.remember(self._request_line, entry, answer)
         else:
             self.send(f"TYPE {upsname} {name} {entry.link.state.type_words(name)}")
 

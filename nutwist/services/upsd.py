@@ -40,6 +40,8 @@ SERVER_INFO = (
     "http://www.networkupstools.org/"
 )
 IDLE_TIMEOUT = 60
+#: request lines whose answers upsd keeps (a poller fleet asks a few dozen)
+ANSWER_CACHE_MAX = 4096
 TRACKING_TEXT = {
     -1: "PENDING",
     0: "SUCCESS",
@@ -75,6 +77,10 @@ class UpsdState:
     locked_until: dict[str, float] = field(default_factory=dict)
     max_line: int = 16 * 1024
     log: Any = field(default_factory=Logger)
+    #: request line -> (entry, its state, state version, FSD latch, answer bytes):
+    #: pollers ask the same GET VAR over and over; an answer is reused only while
+    #: nothing it depends on has changed (see NetServerProtocol.dataReceived)
+    answers: dict[bytes, tuple[UpsEntry, Any, int, bool, bytes]] = field(default_factory=dict)
 
     # --- UPSes ------------------------------------------------------------------
 
@@ -89,6 +95,18 @@ class UpsdState:
         self.ups[entry.name.lower()] = entry
         if first:
             self.ups.move_to_end(entry.name.lower(), last=False)
+        self.answers.clear()
+
+    def remove_ups(self, name: str) -> None:
+        del self.ups[name.lower()]
+        self.answers.clear()
+
+    def remember(self, line: bytes, entry: UpsEntry, answer: bytes) -> None:
+        """Keep a GET VAR answer for the same request line while its data holds."""
+        if len(self.answers) >= ANSWER_CACHE_MAX:
+            self.answers.clear()
+        st = entry.link.state
+        self.answers[line] = (entry, st, st.version, entry.fsd, answer)
 
     @property
     def server_info(self) -> str:
@@ -339,7 +357,7 @@ class UpsdService(service.MultiService):
             before = self.upsconf.find(name)
             if section is None or (before is not None and before.driver != section.driver):
                 entry.link.stop()
-                del self.state.ups[name.lower()]
+                self.state.remove_ups(name)
                 for c in list(self.state.clients):
                     if c.loginups == name and c.transport is not None:
                         c.transport.loseConnection()
