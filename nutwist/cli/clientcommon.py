@@ -1,0 +1,167 @@
+"""What NUT's command-line clients share: UPS names, errors, prompts, running.
+
+``split_name`` and ``split_addr`` read ``ups[@host[:port]]`` and ``host[:port]``
+with the rules (and the complaints) of NUT 2.8.0's client library; ``run``
+drives an ``async`` main on the reactor and turns client errors into NUT's
+``Error: ...`` line and exit status 1.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn
+
+from nutwist import __version__
+from nutwist.client import errors
+
+DEFAULT_PORT = 3493
+BAD_UPS = "Error: invalid UPS definition.\nRequired format: upsname[@hostname[:port]]"
+
+
+class AddrError(ValueError):
+    """A ``host[:port]`` NUT's library refuses; the message is its stderr line."""
+
+
+class Exit(Exception):
+    """Leave with this status (after the output so far)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def banner(program: str) -> str:
+    """The first line of ``-h`` and ``-V``: NUT's wording, nutwist's version (reference 10.3)."""
+    return f"Network UPS Tools {program} {__version__} (nutwist)"
+
+
+def _strtol(text: str) -> int:
+    """C's strtol(text, NULL, 10): leading blanks, a sign, then as many digits as there are."""
+    s = text.lstrip(" \t\n\r\f\v")
+    sign = 1
+    if s[:1] in ("+", "-"):
+        sign = -1 if s[0] == "-" else 1
+        s = s[1:]
+    digits = ""
+    for c in s:
+        if not c.isdigit() or not c.isascii():
+            break
+        digits += c
+    return sign * int(digits) if digits else 0
+
+
+def split_addr(text: str) -> tuple[str, int]:
+    """``host[:port]`` or ``[v6-literal][:port]`` as NUT's upscli_splitaddr reads it."""
+    if not text:
+        raise AddrError("upscli_splitaddr: can't parse empty string")
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise AddrError("upscli_splitaddr: missing closing bracket in [domain literal]")
+        host, rest = text[1:end], text[end + 1 :]
+        if not rest.startswith(":"):
+            return host, DEFAULT_PORT
+        port_text = rest[1:]
+    else:
+        stripped = text.lstrip(":")
+        host, sep, port_text = stripped.partition(":")
+        if not host:
+            raise AddrError("upscli_splitaddr: strtok_r error")
+        if not sep:
+            return host, DEFAULT_PORT
+    port = _strtol(port_text)
+    if not port_text or port < 1 or port > 65535:
+        raise AddrError("upscli_splitaddr: no port specified after ':' separator")
+    return host, port
+
+
+def split_name(text: str) -> tuple[str, str, int]:
+    """``ups[@host[:port]]``: (ups, host, port); the host defaults to localhost."""
+    ups, at, addr = text.partition("@")
+    if not at:
+        return ups, "localhost", DEFAULT_PORT
+    host, port = split_addr(addr)
+    return ups, host, port
+
+
+def stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def fatal(message: str, status: int = 1) -> NoReturn:
+    """NUT's fatalx: the message on stderr, then exit."""
+    sys.stdout.flush()
+    stderr(message)
+    raise Exit(status)
+
+
+def parse_ups_or_die(text: str) -> tuple[str, str, int]:
+    try:
+        return split_name(text)
+    except AddrError as e:
+        stderr(str(e))
+        fatal(BAD_UPS)
+
+
+def prompt_username() -> str | None:
+    """NUT's prompt: ``Username (<login name>): `` on stdout, a line from stdin.
+
+    An empty answer means the login name; None at the end of input.
+    """
+    try:
+        me = getpass.getuser()
+    except (KeyError, OSError):
+        me = "unknown"
+    sys.stdout.write(f"Username ({me}): ")
+    sys.stdout.flush()
+    line = sys.stdin.readline()
+    if not line:
+        return None
+    return line.rstrip("\n") or me
+
+
+def prompt_password() -> str | None:
+    """``Password: `` without echo on a terminal; else (as getpass(3)) on stderr and stdin."""
+    if sys.stdin.isatty():
+        try:
+            return getpass.getpass("Password: ")
+        except EOFError:
+            return None
+    sys.stderr.write("Password: ")
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    if not line:
+        return None
+    return line.rstrip("\n")
+
+
+def run(main: Callable[[Any], Coroutine[Any, Any, int | None]]) -> NoReturn:
+    """Run ``main(reactor)``; NUT's exit status; client errors as ``Error: <message>``."""
+    from twisted.internet import defer, task
+
+    status: list[int] = [0]
+
+    async def wrapped(reactor: Any) -> None:
+        try:
+            result = await main(reactor)
+            status[0] = int(result or 0)
+        except Exit as e:
+            status[0] = e.status
+        except errors.NutError as e:
+            sys.stdout.flush()
+            stderr(f"Error: {e.message}")
+            status[0] = 1
+
+    def start(reactor: Any) -> Any:
+        return defer.ensureDeferred(wrapped(reactor))
+
+    try:
+        task.react(start)
+    except SystemExit:
+        pass
+    sys.stdout.flush()
+    sys.exit(status[0])
