@@ -9,7 +9,6 @@ drives an ``async`` main on the reactor and turns client errors into NUT's
 from __future__ import annotations
 
 import getpass
-import os
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, NoReturn
@@ -19,6 +18,8 @@ from nutwist.client import errors
 
 DEFAULT_PORT = 3493
 BAD_UPS = "Error: invalid UPS definition.\nRequired format: upsname[@hostname[:port]]"
+#: upsrw's and upscmd's wording of the same complaint
+BAD_UPS_ONE_LINE = "Error: invalid UPS definition.  Required format: upsname[@hostname[:port]]"
 
 
 class AddrError(ValueError):
@@ -99,12 +100,12 @@ def fatal(message: str, status: int = 1) -> NoReturn:
     raise Exit(status)
 
 
-def parse_ups_or_die(text: str) -> tuple[str, str, int]:
+def parse_ups_or_die(text: str, message: str = BAD_UPS) -> tuple[str, str, int]:
     try:
         return split_name(text)
     except AddrError as e:
         stderr(str(e))
-        fatal(BAD_UPS)
+        fatal(message)
 
 
 def prompt_username() -> str | None:
@@ -165,3 +166,121 @@ def run(main: Callable[[Any], Coroutine[Any, Any, int | None]]) -> NoReturn:
         pass
     sys.stdout.flush()
     sys.exit(status[0])
+
+
+def getopt(argv: list[str], optstring: str, prog: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """POSIX getopt as NUT's clients call it (``+`` first: stop at the first operand).
+
+    Returns the options in order, each ``(letter, argument)``; an unknown option or a
+    missing argument is reported on stderr as glibc words it and comes back as ``?``.
+    """
+    takes = {c: optstring[i + 1 : i + 2] == ":" for i, c in enumerate(optstring) if c != ":"}
+    found: list[tuple[str, str]] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            i += 1
+            break
+        if not arg.startswith("-") or arg == "-":
+            break
+        j = 1
+        while j < len(arg):
+            c = arg[j]
+            if c not in takes or c == "+":
+                stderr(f"{prog}: invalid option -- '{c}'")
+                found.append(("?", ""))
+                j += 1
+                continue
+            if takes[c]:
+                value = arg[j + 1 :]
+                if not value:
+                    i += 1
+                    if i >= len(argv):
+                        stderr(f"{prog}: option requires an argument -- '{c}'")
+                        found.append(("?", ""))
+                        break
+                    value = argv[i]
+                found.append((c, value))
+                break
+            found.append((c, ""))
+            j += 1
+        i += 1
+    return found, argv[i:]
+
+
+#: NUT's default -t for -w (seconds)
+DEFAULT_TRACKING_TIMEOUT = 10
+
+
+def parse_timeout(value: str) -> int:
+    """``-t``: an unsigned decimal, or NUT's complaint and exit 1."""
+    if not value.isdigit():
+        fatal(
+            "Could not convert the provided value for timeout ('-t' option) to unsigned int: "
+            "Invalid argument"
+        )
+    return int(value)
+
+
+def ask_credentials(username: str | None, password: str | None, eof_fatal: bool) -> tuple[str, str]:
+    """Fill in what -u and -p left out, prompting as NUT's upsrw/upscmd do."""
+    if username is None:
+        answer = prompt_username()
+        if answer is None:
+            if eof_fatal:
+                fatal("Error reading from stdin!")
+            answer = getpass.getuser()
+        username = answer
+    if password is None:
+        password = prompt_password() or ""
+    return username, password
+
+
+async def send_credentials(client: Any, username: str, password: str) -> None:
+    """USERNAME and PASSWORD; like NUT's tools, their answers are not checked.
+
+    A value with spaces or quotes is quoted (NUT sends it bare, and upsd then
+    rejects the line); an empty one goes bare, as NUT sends it.
+    """
+    from nutwist.client.protocol import word
+
+    for verb, value in (("USERNAME", username), ("PASSWORD", password)):
+        try:
+            await client.raw(f"{verb} {word(value)}" if value else f"{verb} ")
+        except errors.ServerError:
+            pass
+
+
+async def enable_tracking(client: Any, what: str) -> None:
+    try:
+        reply = await client.raw("SET TRACKING ON")
+    except errors.ServerError as e:
+        reply = e.reply
+    if not reply.startswith("OK"):
+        fatal(f"Enabling {what} status tracking failed. upsd answered: {reply}")
+
+
+async def report_result(
+    reactor: Any, client: Any, reply: str, tracking: bool, timeout: int
+) -> None:
+    """NUT's ending of upsrw/upscmd: the answer (or the tracked result) on stderr."""
+    prefix = "OK TRACKING "
+    if not tracking or len(reply) != len(prefix) + 36 or not reply.startswith(prefix):
+        stderr(reply)
+        return
+    from twisted.internet import task
+
+    tracking_id = reply[len(prefix) :]
+    start = reactor.seconds()
+    while True:
+        if reactor.seconds() - start >= timeout:
+            fatal("Can't receive status tracking information: timeout")
+        try:
+            result = await client.raw(f"GET TRACKING {tracking_id}")
+        except errors.ServerError as e:
+            result = e.reply
+        if not result.startswith("PENDING"):
+            stderr(result)
+            return
+        await task.deferLater(reactor, 1.0, lambda: None)

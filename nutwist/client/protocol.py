@@ -287,6 +287,22 @@ class NutClient(protocol.Protocol):
     async def set_tracking(self, on: bool) -> str:
         return await self.raw("SET TRACKING " + ("ON" if on else "OFF"))
 
+    async def starttls_try(self) -> bool:
+        """NUT 2.8.0's clients' opportunistic TLS: STARTTLS, and on ``OK STARTTLS``
+        a handshake that checks no certificate; any other answer keeps the link in
+        clear.  (Verified TLS, failing closed, is :meth:`starttls`'s business.)"""
+        try:
+            reply = await self.raw("STARTTLS")
+        except errors.ServerError:
+            return False
+        if not reply.startswith("OK STARTTLS"):
+            return False
+        from twisted.internet import ssl
+
+        self.transport.startTLS(ssl.CertificateOptions())  # type: ignore[union-attr]
+        self.tls = True
+        return True
+
     async def authenticate(self, user: str, password: str) -> None:
         """USERNAME then PASSWORD, both required to answer OK."""
         for reply in (await self.username(user), await self.password(password)):
