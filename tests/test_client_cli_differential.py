@@ -348,3 +348,85 @@ def test_the_banner_names_nutwist(servers: dict[str, object]) -> None:
     for program in ("upsc", "upsrw", "upscmd"):
         _, out, err = run(BIN / program, ["-V"], dict(os.environ))
         assert re.search(rf"^Network UPS Tools {program} \S+ \(nutwist\)$", out + err, re.M)
+
+
+# --- what NUT 2.8.0's programs lack: tests of their own ---------------------------------
+
+
+def ours(
+    servers: dict[str, object], program: str, *args: str, stdin: str = "", **env: str
+) -> tuple[int, str, str]:
+    e = dict(servers["env"])  # type: ignore[call-overload]
+    e.update(env)
+    argv = [a.replace("{port}", str(servers["nutwist"])) for a in args]
+    return run(BIN / program, argv, e, stdin)
+
+
+def test_upsc_json(servers: dict[str, object]) -> None:
+    import json
+
+    rc, out, _ = ours(servers, "upsc", "-j", "dev@127.0.0.1:{port}")
+    assert rc == 0
+    plain = ours(servers, "upsc", "dev@127.0.0.1:{port}")[1]
+    assert json.loads(out) == dict(line.split(": ", 1) for line in plain.splitlines())
+    assert json.loads(ours(servers, "upsc", "-j", "dev@127.0.0.1:{port}", "ups.load")[1]) == "31"
+    assert json.loads(ours(servers, "upsc", "-j", "-l", "127.0.0.1:{port}")[1]) == ["dev", "st"]
+    assert json.loads(ours(servers, "upsc", "-j", "-L", "127.0.0.1:{port}")[1]) == {
+        "dev": "diff ups",
+        "st": "Description unavailable",
+    }
+    assert json.loads(ours(servers, "upsc", "-j", "-c", "dev@127.0.0.1:{port}")[1]) == []
+
+
+def test_upsc_typed_json(servers: dict[str, object]) -> None:
+    import json
+
+    rc, out, _ = ours(servers, "upsc", "-J", "dev@127.0.0.1:{port}")
+    data = json.loads(out)
+    assert rc == 0
+    assert data["battery.charge"] == 88 and data["input.voltage"] == 230.1
+    assert data["ups.mfr"] == "Diff Labs" and data["driver.version"] == "2.8.0"
+    # a STRING variable stays a string even when it looks like a number
+    assert json.loads(
+        ours(servers, "upsc", "-J", "st@127.0.0.1:{port}", "input.sensitivity")[1]
+    ) in ("L", "M", "H")
+    assert (
+        json.loads(ours(servers, "upsc", "-J", "st@127.0.0.1:{port}", "input.transfer.low")[1])
+        == 190
+    )
+
+
+def test_credentials_from_nutauth_conf(servers: dict[str, object], tmp_path: Path) -> None:
+    auth = tmp_path / "nutauth.conf"
+    auth.write_text("[@127.0.0.1]\n  user = admin\n  password = pw\n")
+    auth.chmod(0o600)
+    # -A FILE: no prompt, the command runs
+    assert ours(servers, "upscmd", "-A", str(auth), "dev@127.0.0.1:{port}", "load.off") == (
+        0,
+        "",
+        "OK\n",
+    )
+    # the search order: $NUT_AUTHCONF_FILE
+    assert ours(
+        servers,
+        "upsrw",
+        "-s",
+        "ups.delay.shutdown=30",
+        "dev@127.0.0.1:{port}",
+        NUT_AUTHCONF_FILE=str(auth),
+    ) == (0, "", "OK\n")
+    # -A none: nothing is read, so upscmd asks (and stdin is empty)
+    rc, out, err = ours(
+        servers,
+        "upscmd",
+        "-A",
+        "none",
+        "dev@127.0.0.1:{port}",
+        "load.off",
+        NUT_AUTHCONF_FILE=str(auth),
+    )
+    assert (rc, err) == (1, "Error reading from stdin!\n") and out.startswith("Username (")
+    # -u picks the user; a file readable by others is refused in one line
+    auth.chmod(0o644)
+    rc, _, err = ours(servers, "upscmd", "-A", str(auth), "dev@127.0.0.1:{port}", "load.off")
+    assert rc == 1 and "must not be readable by others" in err and len(err.splitlines()) == 1

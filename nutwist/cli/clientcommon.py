@@ -223,8 +223,34 @@ def parse_timeout(value: str) -> int:
     return int(value)
 
 
-def ask_credentials(username: str | None, password: str | None, eof_fatal: bool) -> tuple[str, str]:
-    """Fill in what -u and -p left out, prompting as NUT's upsrw/upscmd do."""
+def stored_credentials(
+    authconf: str | None, username: str | None, host: str, port: int
+) -> tuple[str | None, str | None]:
+    """What nutauth.conf (``-A``, or its search order) holds for this server.
+
+    The user given with -u picks the section; a file that is refused ends the
+    program with its one-line reason.
+    """
+    from nutwist.config import nutauth
+
+    try:
+        found = nutauth.credentials_for(authconf, username, host, port)
+    except nutauth.NutAuthError as e:
+        fatal(f"Error: {e}")
+    return found.username, found.password
+
+
+def ask_credentials(
+    username: str | None,
+    password: str | None,
+    eof_fatal: bool,
+    stored: tuple[str | None, str | None] = (None, None),
+) -> tuple[str, str]:
+    """Fill in what -u and -p left out: from nutauth.conf, else prompting as NUT does."""
+    if username is None and stored[0] is not None:
+        username = stored[0]
+    if password is None and stored[1] is not None:
+        password = stored[1]  # nutauth's lookup already matched it to this user
     if username is None:
         answer = prompt_username()
         if answer is None:

@@ -57,7 +57,12 @@ async def run(reactor: Any, opts: dict[str, Any], args: list[str]) -> int:
         return 0
     if "." not in args[1]:
         cc.fatal("Error: old command names are not supported")
-    username, password = cc.ask_credentials(opts["user"], opts["password"], eof_fatal=True)
+    username, password = cc.ask_credentials(
+        opts["user"],
+        opts["password"],
+        eof_fatal=True,
+        stored=cc.stored_credentials(opts.get("authconf"), opts["user"], host, port),
+    )
     await cc.send_credentials(client, username, password)
     if opts["wait"]:
         await cc.enable_tracking(client, "command")

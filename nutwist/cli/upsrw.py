@@ -120,7 +120,14 @@ async def list_rw(client: NutClient, ups: str) -> None:
 
 async def set_var(reactor: Any, client: NutClient, ups: str, opts: dict[str, Any]) -> None:
     setvar: str = opts["set"]
-    username, password = cc.ask_credentials(opts["user"], opts["password"], eof_fatal=False)
+    username, password = cc.ask_credentials(
+        opts["user"],
+        opts["password"],
+        eof_fatal=False,
+        stored=cc.stored_credentials(
+            opts.get("authconf"), opts["user"], opts["host"], opts["port"]
+        ),
+    )
     name, eq, value = setvar.partition("=")
     if not eq:
         sys.stdout.write(f"Enter new value for {name}: ")
@@ -147,6 +154,7 @@ async def run(reactor: Any, opts: dict[str, Any], args: list[str]) -> int:
         return 0
     ups, host, port = cc.parse_ups_or_die(args[0], cc.BAD_UPS_ONE_LINE)
     client = await connect(reactor, host, port)
+    opts["host"], opts["port"] = host, port
     if opts["set"] is not None:
         await set_var(reactor, client, ups, opts)
     else:

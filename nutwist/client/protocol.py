@@ -10,11 +10,12 @@ with ``BEGIN LIST`` and close with ``END LIST``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from twisted.internet import defer, protocol
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -45,6 +46,20 @@ def word(value: str) -> str:
     if value and _PLAIN.fullmatch(value) and not any(c in value for c in '"#\\='):
         return value
     return quote(value)
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _deferred(f: Callable[_P, Coroutine[Any, Any, _T]]) -> Callable[_P, defer.Deferred[_T]]:
+    """Run the coroutine at once (so its request goes out now) and hand back a Deferred."""
+
+    @functools.wraps(f)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> defer.Deferred[_T]:
+        return defer.ensureDeferred(f(*args, **kwargs))
+
+    return wrapper
 
 
 def _words(line: str) -> list[str]:
@@ -210,59 +225,77 @@ class NutClient(protocol.Protocol):
     def help(self) -> defer.Deferred[str]:
         return self.raw("HELP")
 
+    @_deferred
     async def get_var(self, ups: str, var: str) -> str:
         return (await self.get("VAR", ups, var))[0]
 
+    @_deferred
     async def get_type(self, ups: str, var: str) -> list[str]:
         return await self.get("TYPE", ups, var)
 
+    @_deferred
     async def get_desc(self, ups: str, var: str) -> str:
         return (await self.get("DESC", ups, var))[0]
 
+    @_deferred
     async def get_cmddesc(self, ups: str, cmd: str) -> str:
         return (await self.get("CMDDESC", ups, cmd))[0]
 
+    @_deferred
     async def get_upsdesc(self, ups: str) -> str:
         return (await self.get("UPSDESC", ups))[0]
 
+    @_deferred
     async def get_numlogins(self, ups: str) -> int:
         return int((await self.get("NUMLOGINS", ups))[0])
 
+    @_deferred
     async def get_tracking(self, tracking_id: str | None = None) -> str:
         """``GET TRACKING [id]``: ON/OFF, or PENDING/SUCCESS (ERR results raise)."""
         line = "GET TRACKING" + (f" {word(tracking_id)}" if tracking_id else "")
         return await self.raw(line)
 
+    @_deferred
     async def list_ups(self) -> dict[str, str]:
         return {r[0]: r[1] for r in await self.list_of("UPS")}
 
+    @_deferred
     async def list_var(self, ups: str) -> dict[str, str]:
         return {r[0]: r[1] for r in await self.list_of("VAR", ups)}
 
+    @_deferred
     async def list_rw(self, ups: str) -> dict[str, str]:
         return {r[0]: r[1] for r in await self.list_of("RW", ups)}
 
+    @_deferred
     async def list_cmd(self, ups: str) -> list[str]:
         return [r[0] for r in await self.list_of("CMD", ups)]
 
+    @_deferred
     async def list_enum(self, ups: str, var: str) -> list[str]:
         return [r[0] for r in await self.list_of("ENUM", ups, var)]
 
+    @_deferred
     async def list_range(self, ups: str, var: str) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in await self.list_of("RANGE", ups, var)]
 
+    @_deferred
     async def list_client(self, ups: str) -> list[str]:
         return [r[0] for r in await self.list_of("CLIENT", ups)]
 
+    @_deferred
     async def username(self, name: str) -> str:
         return await self.raw(f"USERNAME {word(name)}")
 
+    @_deferred
     async def password(self, password: str) -> str:
         return await self.raw(f"PASSWORD {word(password)}")
 
+    @_deferred
     async def login(self, ups: str) -> str:
         return await self.raw(f"LOGIN {word(ups)}")
 
+    @_deferred
     async def primary(self, ups: str) -> str:
         """PRIMARY, falling back to MASTER for a server older than 2.8 (as upsmon does)."""
         try:
@@ -272,21 +305,26 @@ class NutClient(protocol.Protocol):
                 raise
             return await self.raw(f"MASTER {word(ups)}")
 
+    @_deferred
     async def fsd(self, ups: str) -> str:
         return await self.raw(f"FSD {word(ups)}")
 
+    @_deferred
     async def set_var(self, ups: str, var: str, value: str) -> str | None:
         """SET VAR; returns the TRACKING id when tracking is on, else None."""
         return _tracking(await self.raw(f"SET VAR {word(ups)} {word(var)} {quote(value)}"))
 
+    @_deferred
     async def instcmd(self, ups: str, cmd: str, param: str | None = None) -> str | None:
         """INSTCMD; returns the TRACKING id when tracking is on, else None."""
         line = f"INSTCMD {word(ups)} {word(cmd)}" + (f" {word(param)}" if param is not None else "")
         return _tracking(await self.raw(line))
 
+    @_deferred
     async def set_tracking(self, on: bool) -> str:
         return await self.raw("SET TRACKING " + ("ON" if on else "OFF"))
 
+    @_deferred
     async def starttls_try(self) -> bool:
         """NUT 2.8.0's clients' opportunistic TLS: STARTTLS, and on ``OK STARTTLS``
         a handshake that checks no certificate; any other answer keeps the link in
@@ -303,12 +341,14 @@ class NutClient(protocol.Protocol):
         self.tls = True
         return True
 
+    @_deferred
     async def authenticate(self, user: str, password: str) -> None:
         """USERNAME then PASSWORD, both required to answer OK."""
         for reply in (await self.username(user), await self.password(password)):
             if not reply.startswith("OK"):
                 raise errors.ProtocolError(reply)
 
+    @_deferred
     async def logout(self) -> None:
         """LOGOUT, then wait for the server to close (whatever it answers)."""
         if self._lost:
