@@ -167,13 +167,6 @@ def test_secrets_are_not_published(tmp_path: Path) -> None:
     assert all("hunter2" not in v.raw and "private" not in v.raw for v in d.state)
 
 
-def test_repeater_mode_refused_clearly(tmp_path: Path) -> None:
-    section = UpsSection("r", 1, values={"driver": "dummy-ups", "port": "ups@otherhost"})
-    d = DummyUps("r", section, confdir=str(tmp_path), clock=Clock())
-    d.start()
-    assert d.stale and d.getinfo("driver.state") == "reconnect.trying"
-
-
 def test_failing_driver_backs_off() -> None:
     class Flaky(Driver):
         calls = 0

@@ -5,7 +5,8 @@ changes (mode ``dummy-once``); ``port = file.seq`` loops (``dummy-loop``);
 ``TIMER <seconds>`` pauses the reading.  ``mode =`` overrides the guess, and a
 relative path is resolved against the configuration directory.  SET changes a
 value in memory (creating unknown variables as ``RW STRING:32``); no instant
-command does anything, as in NUT.
+command does anything, as in NUT.  ``port = ups@host[:port]`` (mode
+``repeater``) re-publishes a remote UPS instead: see :mod:`nutwist.drivers.repeater`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from twisted.internet import defer
+
 from nutwist.config.base import Source, lines
 from nutwist.config.diagnostics import Diagnostics
 from nutwist.drivers.core import TRACKING_SUCCESS, TRACKING_UNKNOWN, DeviceError, Driver
+from nutwist.drivers.repeater import Connector, Repeater
 
 #: Flags and string lengths NUT 2.8.0's dummy-ups gives the variables it knows
 #: (read back from the real program); every other variable becomes RW STRING of 32.
@@ -145,7 +149,11 @@ def guess_mode(port: str) -> str:
 
 class DummyUps(Driver):
     name = "dummy-ups"
-    options = {"mode": "dummy-once, dummy-loop (or dummy) or repeater (default: from the port)"}
+    options = {
+        "mode": "dummy-once, dummy-loop (or dummy) or repeater (default: from the port)",
+        "username": "repeater: upsd user to log in as (needed to forward SET and INSTCMD)",
+        "password": "repeater: that user's password",
+    }
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -161,15 +169,26 @@ class DummyUps(Driver):
         #: NUT parses into one static buffer, so a line without a value repeats the last one
         self.last_value = ""
         self.diagnostics = Diagnostics(self.path)
+        self.repeater: Repeater | None = None
+        #: how the repeater reaches its upsd (tests put an in-memory one here)
+        self.connector: Connector | None = None
 
     @property
     def looping(self) -> bool:
         return self.mode in ("dummy-loop", "dummy")
 
     def initinfo(self) -> None:
-        if self.mode == "repeater":
-            raise DeviceError("repeater mode (port = ups@host) is not implemented yet")
         self.setinfo("driver.parameter.mode", self.mode)
+        if self.mode == "repeater":
+            port = self.params.get("port", "")
+            self.repeater = Repeater(
+                self,
+                port,
+                username=self.params.get("username"),
+                password=self.params.get("password"),
+                connector=self.connector,
+            )
+            return
         for var, value in (
             ("ups.mfr", "Dummy Manufacturer"),
             ("ups.model", "Dummy UPS"),
@@ -193,7 +212,11 @@ class DummyUps(Driver):
         self.pos = 0
         self.resume_at = 0.0
 
-    def updateinfo(self) -> None:
+    def updateinfo(self) -> defer.Deferred[None] | None:
+        if self.repeater is not None:
+            return self.repeater.update()
+        if self.mode == "repeater":
+            raise DeviceError("repeater mode: no remote UPS (port = ups@host[:port])")
         if not self.looping:
             try:
                 mtime = os.stat(self.path).st_mtime
@@ -205,9 +228,14 @@ class DummyUps(Driver):
         now = self.clock.seconds()
         if now < self.resume_at:
             self.dataok()
-            return
+            return None
         self._advance(now)
         self.dataok()
+        return None
+
+    def mirror_device_info(self) -> None:
+        if self.repeater is None:  # a repeated UPS comes with the remote's device.*
+            super().mirror_device_info()
 
     def _advance(self, now: float) -> None:
         n = len(self.entries)
@@ -250,12 +278,21 @@ class DummyUps(Driver):
         if "STRING" in flags:
             self.setaux(var, aux)
 
-    def setvar(self, var: str, value: str) -> int:
+    def setvar(self, var: str, value: str) -> int | defer.Deferred[int]:
+        if self.repeater is not None:
+            return self.repeater.setvar(var, value)
         self._set(var, value[:MAX_VALUE])
         return TRACKING_SUCCESS
 
-    def instcmd(self, cmd: str, param: str | None) -> int:
+    def instcmd(self, cmd: str, param: str | None) -> int | defer.Deferred[int]:
+        if self.repeater is not None:
+            return self.repeater.instcmd(cmd, param)
         return TRACKING_UNKNOWN
+
+    def stop(self) -> None:
+        super().stop()
+        if self.repeater is not None:
+            self.repeater.stop()
 
     def shutdown(self) -> None:
         self.log.info("{ups}: dummy-ups simulates the shutdown: no power is cut", ups=self.upsname)
