@@ -1,0 +1,223 @@
+"""``upsmon`` as a drop-in command, with NUT 2.8.0's flags.
+
+``-c fsd|stop|reload`` signals the running upsmon (SIGUSR1, SIGTERM, SIGHUP)
+through its pid file; ``-K`` exits 0 when POWERDOWNFLAG holds NUT's magic (the
+shutdown scripts' "should I cut the UPS power?"); ``-p`` keeps one process
+(SHUTDOWNCMD runs in it), otherwise a small privileged helper is forked first
+and only it can run SHUTDOWNCMD; ``-u USER`` (or RUN_AS_USER) is who the
+monitor runs as; ``-f FILE`` reads another upsmon.conf.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import stat
+import sys
+from typing import Any
+
+from nutwist import __version__, paths
+from nutwist.cli.upsd import alive, read_pid
+from nutwist.config.upsmon import UpsmonConf
+from nutwist.config.upsmon import load as load_upsmon
+
+
+def pidfile() -> str:
+    return os.path.join(paths.altpidpath(), "upsmon.pid")
+
+
+def usage() -> str:
+    return "\n".join(
+        [
+            "usage: upsmon [OPTIONS]",
+            "  -c <cmd>   send <cmd> to the running upsmon: fsd, stop or reload",
+            "  -P <pid>   send it to this process instead of the one in the pid file",
+            "  -D         more debugging output (stays in the foreground)",
+            "  -F         stay in the foreground",
+            "  -B         go to the background (the default)",
+            "  -K         exit 0 if the POWERDOWNFLAG file says the UPS should be cut",
+            "  -p         one process: no privileged helper (SHUTDOWNCMD runs as this user)",
+            "  -u <user>  run as <user> (as root; RUN_AS_USER otherwise)",
+            "  -f <file>  read this upsmon.conf",
+            "  -4 / -6    IPv4 / IPv6 only",
+            "  -h         this help",
+            "  -V         the version",
+        ]
+    )
+
+
+def warn_permissions(path: str, run_as: str | None) -> list[str]:
+    """Reference 10.7: loud warnings, never a refusal."""
+    out: list[str] = []
+    try:
+        st = os.stat(path)
+    except OSError:
+        return out
+    if st.st_mode & stat.S_IROTH:
+        out.append(
+            f"WARNING: {path} is readable by every user: it holds upsd passwords (chmod 640)"
+        )
+    if run_as:
+        try:
+            import pwd
+
+            pw = pwd.getpwnam(run_as)
+            if pw.pw_uid != 0 and (
+                (st.st_uid == pw.pw_uid and st.st_mode & stat.S_IWUSR)
+                or (st.st_gid == pw.pw_gid and st.st_mode & stat.S_IWGRP)
+                or st.st_mode & stat.S_IWOTH
+            ):
+                out.append(
+                    f"WARNING: {path} is writable by {run_as}, who could then change SHUTDOWNCMD"
+                )
+        except KeyError:
+            pass
+    return out
+
+
+def load_conf(path: str) -> UpsmonConf | None:
+    try:
+        conf = load_upsmon(path)
+    except OSError as e:
+        print(f"Fatal error: Can't open {path}: {e.strerror}", file=sys.stderr)
+        return None
+    for d in conf.diagnostics:
+        print(d, file=sys.stderr)
+    if conf.diagnostics.errors:
+        return None
+    return conf
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="upsmon", add_help=False)
+    p.add_argument("-c", dest="command")
+    p.add_argument("-P", dest="pid", type=int)
+    p.add_argument("-D", dest="debug", action="count", default=0)
+    p.add_argument("-F", dest="foreground", action="count", default=0)
+    p.add_argument("-B", dest="background", action="store_true")
+    p.add_argument("-K", dest="killpower", action="store_true")
+    p.add_argument("-p", dest="single", action="store_true")
+    p.add_argument("-u", dest="user")
+    p.add_argument("-f", dest="file")
+    p.add_argument("-h", dest="help", action="store_true")
+    p.add_argument("-V", dest="version", action="store_true")
+    p.add_argument("-4", dest="ipv4", action="store_true")
+    p.add_argument("-6", dest="ipv6", action="store_true")
+    args = p.parse_args(argv)
+    print(f"Network UPS Tools upsmon {__version__} (nutwist)", flush=True)
+    if args.version:
+        return 0
+    if args.help:
+        print(usage())
+        return 0
+    if args.command is not None:
+        sig = {"fsd": signal.SIGUSR1, "stop": signal.SIGTERM, "reload": signal.SIGHUP}.get(
+            args.command
+        )
+        if sig is None:
+            print(
+                f"Error: unknown command '{args.command}' (use fsd, stop or reload)",
+                file=sys.stderr,
+            )
+            return 1
+        pid = args.pid if args.pid is not None else read_pid(pidfile())
+        if pid is None:
+            print(f"Can't open {pidfile()}: No such file or directory", file=sys.stderr)
+            return 1
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            print(f"Can't send signal to PID {pid}: No such process", file=sys.stderr)
+            return 1
+        return 0
+    path = args.file or os.path.join(paths.confpath(), "upsmon.conf")
+    conf = load_conf(path)
+    if conf is None:
+        return 1
+    if args.killpower:
+        from nutwist.monitor.helper import check_powerdownflag
+
+        if not conf.powerdownflag:
+            print("Power down flag is not set", file=sys.stderr)
+            return 1
+        return 0 if check_powerdownflag(conf.powerdownflag) else 1
+    old = read_pid(pidfile())
+    if old is not None and old != os.getpid() and alive(old):
+        print("Fatal error: A previous upsmon instance is already running!", file=sys.stderr)
+        return 1
+    user = args.user or conf.run_as_user or (paths.DEFAULT_USER if os.geteuid() == 0 else None)
+    for line in warn_permissions(path, user):
+        print(line, file=sys.stderr)
+    from nutwist.services.runner import run_daemon
+
+    def build() -> Any:
+        return build_service(conf, path, single=args.single)
+
+    foreground = bool(args.foreground or args.debug)
+    return run_daemon(
+        build,
+        foreground=foreground,
+        debug=args.debug,
+        pidfile=pidfile(),
+        user=None if user == "root" else user,
+        syslog_prefix="upsmon",
+    )
+
+
+def build_service(conf: UpsmonConf, path: str, single: bool) -> Any:
+    """The running upsmon: privileged helper (unless single), service, signals."""
+    from twisted.internet import protocol, reactor
+
+    from nutwist.monitor.helper import clear_powerdownflag, start_helper
+    from nutwist.monitor.service import UpsmonService, in_process_shutdown
+
+    complaint = clear_powerdownflag(conf.powerdownflag)
+    if complaint:
+        print(complaint, file=sys.stderr)
+        conf.powerdownflag = None
+    holder: dict[str, Any] = {}
+
+    def on_exit() -> None:
+        reactor.stop()
+
+    if single:
+        shutdown = in_process_shutdown(conf)
+    else:
+        sock = start_helper(conf)
+
+        class _HelperLink(protocol.Protocol):
+            def connectionLost(self, reason: Any = None) -> None:
+                svc = holder.get("svc")
+                if svc is not None and svc.running and not svc.shutting_down:
+                    svc.parent_died()
+
+        link = _HelperLink()
+        transport = reactor.adoptStreamConnection(  # type: ignore[attr-defined]
+            sock.fileno(), sock.family, protocol.Factory.forProtocol(lambda: link)
+        )
+        del transport
+        sock.close()  # the reactor holds its own copy of the descriptor
+
+        def shutdown() -> None:
+            if link.transport is not None:
+                link.transport.write(b"\x01")
+
+    svc = UpsmonService(conf, reactor, shutdown=shutdown, on_exit=on_exit)
+    holder["svc"] = svc
+
+    def reload() -> None:
+        new = load_conf(path)
+        if new is None:
+            svc.log.error("reload: {path} is not usable; keeping the old configuration", path=path)
+            return
+        svc.reload(new)
+        svc.log.info("reloaded {path}", path=path)
+
+    signal.signal(signal.SIGUSR1, lambda *_: reactor.callFromThread(svc.request_fsd))  # type: ignore[attr-defined]
+    signal.signal(signal.SIGHUP, lambda *_: reactor.callFromThread(reload))  # type: ignore[attr-defined]
+    return svc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
