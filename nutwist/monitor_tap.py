@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from twisted.application import service
+import os
 
-from nutwist.tap import NotImplementedYet, _PathOptions, load_checked
+from twisted.application import service
+from twisted.python import usage
+
+from nutwist.tap import _PathOptions, load_checked
 
 
 class Options(_PathOptions):
-    synopsis = "Usage: twistd [twistd options] nut-monitor [--confdir DIR] [--statepath DIR]"
+    synopsis = "Usage: twistd [twistd options] nut-monitor [--confdir DIR] [--statepath DIR] [-p]"
     longdesc = "upsmon: watch UPSes through upsd and shut this system down in time."
+    optFlags = [["single", "p", "one process: no privileged helper for SHUTDOWNCMD"]]
+
+
+def monitor_service(confdir: str, single: bool) -> service.IService:
+    """upsmon from ``<confdir>/upsmon.conf``, its privileged helper forked now."""
+    from nutwist.cli.upsmon import build_service, warn_permissions
+
+    cs = load_checked(confdir, ("upsmon.conf",))
+    conf = cs.upsmon
+    if conf is None:
+        raise usage.UsageError("upsmon.conf is missing")
+    path = os.path.join(confdir, "upsmon.conf")
+    for line in warn_permissions(path, conf.run_as_user):
+        print(line)
+    svc: service.IService = build_service(conf, path, single=single)
+    return svc
 
 
 def makeService(options: Options) -> service.IService:
-    load_checked(options.confdir, ("upsmon.conf",))
     top = service.MultiService()
-    NotImplementedYet("upsmon is").setServiceParent(top)
+    monitor_service(options.confdir, bool(options["single"])).setServiceParent(top)
     return top

@@ -1,8 +1,7 @@
 """``twistd nut``: upsd, a driver, or the standalone set (upsd + drivers + upsmon).
 
-The services themselves arrive with their issues; until one exists, its
-subcommand loads and validates the configuration, says what is not implemented
-yet, and stops.  Nothing pretends to work.
+Each subcommand loads and validates the configuration first (every finding
+printed, exit 1 on what NUT would refuse), then builds its services.
 """
 
 from __future__ import annotations
@@ -96,25 +95,6 @@ def load_checked(confdir: str, required: tuple[str, ...]) -> confset.ConfSet:
     return cs
 
 
-class NotImplementedYet(service.Service):
-    """Says plainly that a part of nutwist does not exist yet; with ``stop``, stops twistd."""
-
-    def __init__(self, what: str, stop: bool = True) -> None:
-        self.what = what
-        self.stop = stop
-
-    def startService(self) -> None:
-        super().startService()
-        from twisted.internet import reactor
-        from twisted.logger import Logger
-
-        if self.stop:
-            Logger().error("nutwist: {what} not implemented yet; stopping", what=self.what)
-            reactor.callWhenRunning(reactor.stop)
-        else:
-            Logger().warn("nutwist: {what} not implemented yet", what=self.what)
-
-
 def _driver_service(sub: DriverOptions) -> service.IService:
     from nutwist.drivers import REGISTRY, driver_class, implemented
     from nutwist.drivers.core import DeviceError
@@ -198,5 +178,7 @@ def makeService(options: Options) -> service.IService:
     else:
         cs = load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users", "upsmon.conf"))
         _server(sub, cs, top)
-        NotImplementedYet("upsmon is", stop=False).setServiceParent(top)
+        from nutwist.monitor_tap import monitor_service
+
+        monitor_service(sub.confdir, single=False).setServiceParent(top)
     return top

@@ -16,7 +16,6 @@ from twisted.python import usage
 from nutwist import monitor_tap, tap
 from nutwist.services.drivers import DriversService
 from nutwist.services.upsd import UpsdService
-from nutwist.tap import NotImplementedYet
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "etc" / "demo"
@@ -135,7 +134,14 @@ def test_driver_options(monkeypatch: pytest.MonkeyPatch) -> None:
     assert o.subOptions.confdir == "/x"
 
 
-def test_make_service_on_demo_config(tmp_path: Path) -> None:
+def test_make_service_on_demo_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from nutwist.monitor import helper
+    from nutwist.monitor.service import UpsmonService
+
+    ends = socket.socketpair()
+    monkeypatch.setattr(helper, "start_helper", lambda conf: ends[0])  # no fork in a test
     o = tap.Options()
     o.parseOptions(["standalone", "--confdir", str(DEMO), "--statepath", str(tmp_path)])
     svc = tap.makeService(o)
@@ -146,7 +152,9 @@ def test_make_service_on_demo_config(tmp_path: Path) -> None:
     assert isinstance(children[1], UpsdService) and [
         e.name for e in children[1].state.ups_list()
     ] == ["demo"]
-    assert isinstance(children[2], NotImplementedYet) and not children[2].stop
+    monitor = children[2]
+    assert isinstance(monitor, UpsmonService)
+    assert [t.system for t in monitor.logic.tracks.values()] == ["demo@localhost"]
 
 
 def test_make_service_unknown_ups(capsys: pytest.CaptureFixture[str]) -> None:

@@ -166,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_service(conf: UpsmonConf, path: str, single: bool) -> Any:
-    """The running upsmon: privileged helper (unless single), service, signals."""
+    """The running upsmon: privileged helper (unless single), service, signals.
+
+    Call before privileges drop: the helper that may run SHUTDOWNCMD is forked here.
+    """
     from twisted.internet import protocol, reactor
 
     from nutwist.monitor.helper import clear_powerdownflag, start_helper
@@ -214,8 +217,12 @@ def build_service(conf: UpsmonConf, path: str, single: bool) -> Any:
         svc.reload(new)
         svc.log.info("reloaded {path}", path=path)
 
-    signal.signal(signal.SIGUSR1, lambda *_: reactor.callFromThread(svc.request_fsd))  # type: ignore[attr-defined]
-    signal.signal(signal.SIGHUP, lambda *_: reactor.callFromThread(reload))  # type: ignore[attr-defined]
+    def install_signals() -> None:
+        # once the reactor runs, so that twistd's own handlers do not replace ours
+        signal.signal(signal.SIGUSR1, lambda *_: reactor.callFromThread(svc.request_fsd))  # type: ignore[attr-defined]
+        signal.signal(signal.SIGHUP, lambda *_: reactor.callFromThread(reload))  # type: ignore[attr-defined]
+
+    reactor.callWhenRunning(install_signals)
     return svc
 
 
