@@ -442,3 +442,13 @@ def test_later_notifications_pair_up(tmp_path: Path) -> None:
     assert rec.types() == [
         "BYPASS", "TRIM", "BOOST", "ECO", "NOTBYPASS", "NOTTRIM", "NOTECO", "NOTBOOST",
     ]  # fmt: skip
+
+
+def test_noparent_when_the_privileged_side_dies_and_every_two_minutes(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+    svc, rec, _ = lab.upsmon(mon("secondary"))
+    lab.run(3)
+    svc.parent_died()
+    lab.run(250, step=1)
+    stamps = [t for t, ntype, ups in rec.events if ntype == "NOPARENT" and ups == ""]
+    assert len(stamps) == 3 and stamps[1] - stamps[0] >= 120
