@@ -26,7 +26,12 @@ class FakeReactor(Clock):
         self.spawned: list[dict[str, Any]] = []
 
     def spawnProcess(
-        self, proto: Any, exe: str, argv: list[str], env: dict[str, str], childFDs: Any
+        self,
+        proto: Any,
+        exe: str,
+        argv: list[str],
+        env: dict[str, str],
+        childFDs: Any,  # noqa: N803
     ) -> None:
         class T:
             signals: list[str] = []
