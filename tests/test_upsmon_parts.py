@@ -213,3 +213,47 @@ def test_c_without_a_running_upsmon(tmp_path: Path) -> None:
     (tmp_path / "upsmon.conf").write_text("MONITOR u@h 1 a b secondary\n")
     p = run_upsmon(["-c", "fsd"], tmp_path)
     assert p.returncode == 1 and "upsmon.pid" in p.stderr
+
+
+def test_explain_shutdown_decisions() -> None:
+    from nutwist.monitor.explain import _Quiet, explain
+    from nutwist.monitor.logic import MonitorLogic
+
+    c = parse_upsmon(
+        Source.from_text(
+            "MONITOR a@h 1 u p primary\nMONITOR b@h 1 u p secondary\nMINSUPPLIES 2\n"
+            'SHUTDOWNCMD "/sbin/shutdown -h now"\n',
+            "upsmon.conf",
+        )
+    )
+    clock = Clock()
+    logic = MonitorLogic(c, clock.seconds, _Quiet())
+    a, b = logic.tracks.values()
+    a.primary_granted = True
+    logic.polled(a, "OL")
+    logic.polled(b, "OB")
+    down, lines = explain(c, logic, {})
+    assert not down
+    assert "Decision: no shutdown; losing any UPS that counts would shut it down" in lines
+    assert any(
+        "becomes critical when the UPS reports LB and the primary sets FSD" in x for x in lines
+    )
+    logic.polled(a, "OB LB")
+    down, lines = explain(c, logic, {})
+    assert down and "Decision: this host would shut down now" in lines
+    assert any("critical: on battery with a low battery" in x for x in lines)
+
+
+def test_explain_shutdown_command_with_upsd_unreachable(tmp_path: Path) -> None:
+    from support.nut import free_port
+
+    (tmp_path / "upsmon.conf").write_text(f"MONITOR u@127.0.0.1:{free_port()} 1 a b secondary\n")
+    p = subprocess.run(
+        [str(BIN / "nutwist"), "explain-shutdown", "--confdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert p.returncode == 0, p.stderr
+    assert "unreachable: Connection failure: Connection refused" in p.stdout
+    assert "Decision: no shutdown" in p.stdout

@@ -67,7 +67,46 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pw.add_argument("--stdin", action="store_true", help="read the password from standard input")
     pw.set_defaults(func=_passwd)
+    ex = sub.add_parser(
+        "explain-shutdown",
+        help="say when and why this host would shut down",
+        description="Read upsmon.conf, poll each MONITORed UPS once, and explain upsmon's "
+        "decision. Exit 0 when the host stays up, 2 when it would shut down now, 1 on errors.",
+    )
+    ex.add_argument(
+        "--confdir", help="configuration directory (default: $NUT_CONFPATH or /etc/nut)"
+    )
+    ex.add_argument("-f", dest="file", help="upsmon.conf to read (default: <confdir>/upsmon.conf)")
+    ex.set_defaults(func=_explain)
     return parser
+
+
+def _explain(args: argparse.Namespace) -> int:
+    import os
+
+    from twisted.internet import defer, task
+
+    from nutwist import paths
+    from nutwist.cli.upsmon import load_conf
+    from nutwist.monitor import explain
+
+    path = args.file or os.path.join(args.confdir or paths.confpath(), "upsmon.conf")
+    conf = load_conf(path)
+    if conf is None:
+        return 1
+    result: list[int] = [0]
+
+    async def go(reactor: object) -> None:
+        down, lines = await explain.run(reactor, conf)
+        print("\n".join(lines))
+        result[0] = 2 if down else 0
+
+    try:
+        task.react(lambda r: defer.ensureDeferred(go(r)))
+    except SystemExit as e:
+        if e.code:
+            return int(e.code)
+    return result[0]
 
 
 def main(argv: list[str] | None = None) -> int:
