@@ -21,8 +21,10 @@ install: $(VENV)/.deps
 
 demo: install
 	mkdir -p $(STATE)
-	@echo "nutwist demo: simulated UPS 'demo' (etc/demo/demo.seq) served on 127.0.0.1:3493"
-	@echo "  watch it:  upsc demo@127.0.0.1   (NUT's client, or any NUT client)"
+	chmod 600 etc/demo/upsd.users etc/demo/upsmon.conf
+	@echo "nutwist demo: simulated UPS 'demo' (etc/demo/demo.seq) served on 127.0.0.1:3493,"
+	@echo "  watched by upsmon as its primary (SHUTDOWNCMD only prints; nothing shuts down)"
+	@echo "  watch it:  .venv/bin/upsc demo@127.0.0.1   (or NUT's upsc, or any NUT client)"
 	$(VENV)/bin/twistd --pidfile= -n nut standalone --confdir etc/demo --statepath $(STATE)
 
 test: install

@@ -196,8 +196,10 @@ def build_service(conf: UpsmonConf, path: str, single: bool) -> Any:
                     svc.parent_died()
 
         link = _HelperLink()
+        factory = protocol.Factory.forProtocol(lambda: link)
+        factory.noisy = False
         transport = reactor.adoptStreamConnection(  # type: ignore[attr-defined]
-            sock.fileno(), sock.family, protocol.Factory.forProtocol(lambda: link)
+            sock.fileno(), sock.family, factory
         )
         del transport
         sock.close()  # the reactor holds its own copy of the descriptor

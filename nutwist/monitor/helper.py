@@ -72,8 +72,13 @@ def start_helper(conf: UpsmonConf) -> socket.socket:
     if pid:
         theirs.close()
         return mine
-    # the helper: keep nothing of the monitor but the socket
+    # the helper: keep nothing of the monitor but the socket; signals meant for
+    # upsmon (stop, reload, fsd) are not its business: it ends when upsmon does
     try:
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+            signal.signal(sig, signal.SIG_IGN)
         mine.close()
         keep = theirs.fileno()
         os.closerange(3, keep)
