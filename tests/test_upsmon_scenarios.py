@@ -8,6 +8,7 @@ iosim pair.  Notifications and the moment SHUTDOWNCMD runs are recorded.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from twisted.internet import defer
@@ -452,3 +453,26 @@ def test_noparent_when_the_privileged_side_dies_and_every_two_minutes(tmp_path: 
     lab.run(250, step=1)
     stamps = [t for t, ntype, ups in rec.events if ntype == "NOPARENT" and ups == ""]
     assert len(stamps) == 3 and stamps[1] - stamps[0] >= 120
+
+
+def test_reconnects_back_off_and_recover(tmp_path: Path) -> None:
+    lab = Lab(tmp_path)
+    tries: list[float] = []
+    real = lab.connect
+
+    def counting(host: str, port: int) -> Any:
+        tries.append(lab.clock.seconds())
+        return real(host, port)
+
+    lab.connect = counting  # type: ignore[method-assign]
+    _, rec, downs = lab.upsmon(mon("secondary"))
+    lab.run(3)
+    lab.restart_upsd()
+    first = len(tries)
+    lab.run(120, step=1)
+    gaps = [b - a for a, b in zip(tries[first:], tries[first + 1 :], strict=False)]
+    assert gaps and gaps == sorted(gaps) and max(gaps) <= 31  # 1, 2, 4 ... 30 s
+    assert len(tries) - first < 15  # not one per 2 s poll
+    lab.down = False
+    lab.run(35, step=1)
+    assert rec.types()[-1] == "COMMOK" and downs == []

@@ -33,6 +33,8 @@ POLL_TIMEOUT = 10.0
 SYNC_INTERVAL = 0.25
 #: NOPARENT repeats this often while the privileged side is gone
 NOPARENT_EVERY = 120.0
+#: the longest wait between two attempts to reach an upsd that is down
+MAX_BACKOFF = 30.0
 SHUTDOWN_TEXT = "Executing automatic power-fail shutdown"
 
 
@@ -78,6 +80,8 @@ class UpsmonService(Service):
         self._next: Any = None
         self._cycle_running = False
         self._last_noparent: float | None = None
+        #: per UPS: consecutive failed connects, and when the next attempt may be made
+        self._backoff: dict[str, tuple[int, float]] = {}
         #: sessions upsd closed since the last poll
         self._lost: set[str] = set()
 
@@ -157,12 +161,20 @@ class UpsmonService(Service):
         if client is not None:
             return client
         mon = track.mon
+        now = self.reactor.seconds()
+        failures, next_try = self._backoff.get(track.system, (0, 0.0))
+        if now < next_try:
+            self.logic.gone(track)  # still unreachable, as far as upsmon knows
+            return None
         try:
             client = await self.connector(mon.host, mon.port)
         except errors.NutError as e:
             self.log.error("UPS [{ups}]: connect failed: {err}", ups=track.system, err=e.message)
+            # back off: 1, 2, 4 ... 30 s between attempts (NUT tries at every poll)
+            self._backoff[track.system] = (failures + 1, now + min(2.0**failures, MAX_BACKOFF))
             self.logic.gone(track)
             return None
+        self._backoff.pop(track.system, None)
         try:
             if not self.conf.forcessl:
                 await client.starttls_try()
