@@ -31,7 +31,24 @@ def monitor_service(confdir: str, single: bool) -> service.IService:
     return svc
 
 
+class _RunAs(service.Service):
+    """Drop to RUN_AS_USER once started (the privileged helper was forked before)."""
+
+    def __init__(self, user: str | None) -> None:
+        self.user = user
+
+    def startService(self) -> None:
+        from nutwist.cli.driver import drop_privileges
+
+        super().startService()
+        drop_privileges(self.user)
+
+
 def makeService(options: Options) -> service.IService:
     top = service.MultiService()
-    monitor_service(options.confdir, bool(options["single"])).setServiceParent(top)
+    svc = monitor_service(options.confdir, bool(options["single"]))
+    if not options["single"]:
+        # as NUT: the monitor and its notifications run as RUN_AS_USER
+        _RunAs(svc.conf.run_as_user).setServiceParent(top)
+    svc.setServiceParent(top)
     return top
