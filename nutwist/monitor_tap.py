@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from twisted.application import service
 from twisted.python import usage
@@ -16,7 +17,7 @@ class Options(_PathOptions):
     optFlags = [["single", "p", "one process: no privileged helper for SHUTDOWNCMD"]]
 
 
-def monitor_service(confdir: str, single: bool) -> service.IService:
+def monitor_service(confdir: str, single: bool) -> Any:
     """upsmon from ``<confdir>/upsmon.conf``, its privileged helper forked now."""
     from nutwist.cli.upsmon import build_service, warn_permissions
 
@@ -27,8 +28,7 @@ def monitor_service(confdir: str, single: bool) -> service.IService:
     path = os.path.join(confdir, "upsmon.conf")
     for line in warn_permissions(path, conf.run_as_user):
         print(line)
-    svc: service.IService = build_service(conf, path, single=single)
-    return svc
+    return build_service(conf, path, single=single)
 
 
 class _RunAs(service.Service):
