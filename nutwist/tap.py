@@ -144,7 +144,13 @@ def _server(sub: _PathOptions, cs: confset.ConfSet, top: service.MultiService) -
     drivers = DriversService(cs.ups, confdir=sub.confdir, statepath=statepath)
     drivers.plan()
     drivers.setServiceParent(top)
-    upsd = UpsdService(cs.upsd, cs.ups, cs.users, statepath=statepath, drivers=drivers.drivers)
+    from nutwist.tls.context import TlsConfigError
+
+    try:
+        upsd = UpsdService(cs.upsd, cs.ups, cs.users, statepath=statepath, drivers=drivers.drivers)
+    except TlsConfigError as e:
+        print(f"Fatal error: upsd.conf TLS: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
     upsd.confdir = sub.confdir
     upsd.drivers_service = drivers
     upsd.stop_on_fatal = True

@@ -310,3 +310,29 @@ async def report_result(
             stderr(result)
             return
         await task.deferLater(reactor, 1.0, lambda: None)
+
+
+async def secure(
+    client: Any, authconf: str | None, user: str | None, host: str, port: int, opportunistic: bool
+) -> None:
+    """TLS as nutauth.conf asks for this server; else NUT 2.8.0's habit.
+
+    ``opportunistic``: upsc tries STARTTLS unverified (as NUT's does); upsrw and
+    upscmd stay in clear unless nutauth.conf sets TLS keys.  Strict settings
+    (CERTVERIFY, FORCESSL) fail closed with NUT's ``Error: ...`` line.
+    """
+    from nutwist.config import nutauth
+    from nutwist.tls.context import TlsConfigError, client_tls_from_credentials
+
+    try:
+        creds = nutauth.credentials_for(authconf, user, host, port)
+        settings = client_tls_from_credentials(creds)
+        if settings is None:
+            if opportunistic:
+                await client.starttls_try()
+            return
+        await client.secure(settings, host)
+    except nutauth.NutAuthError as e:
+        fatal(f"Error: {e}")
+    except TlsConfigError as e:
+        fatal(f"Error: {e}")

@@ -92,7 +92,7 @@ async def run(reactor: Any, opts: dict[str, Any], args: list[str]) -> int:
             cc.stderr(str(e))
             cc.fatal("Error: invalid hostname.\nRequired format: [hostname[:port]]")
         client = await connect(reactor, host, port)
-        await client.starttls_try()
+        await cc.secure(client, opts.get("authconf"), None, host, port, opportunistic=True)
         upses = await client.list_ups()
         if jmode:
             _emit_json(upses if opts["verbose"] else list(upses))
@@ -105,7 +105,7 @@ async def run(reactor: Any, opts: dict[str, Any], args: list[str]) -> int:
         cc.fatal(cc.BAD_UPS)
     ups, host, port = cc.parse_ups_or_die(args[0])
     client = await connect(reactor, host, port)
-    await client.starttls_try()
+    await cc.secure(client, opts.get("authconf"), None, host, port, opportunistic=True)
     if opts["clients"]:
         clients = await client.list_client(ups)
         if jmode:

@@ -86,6 +86,13 @@ def load_conf(path: str) -> UpsmonConf | None:
         print(d, file=sys.stderr)
     if conf.diagnostics.errors:
         return None
+    from nutwist.tls.context import TlsConfigError, check_upsmon_tls
+
+    try:
+        check_upsmon_tls(conf)
+    except TlsConfigError as e:
+        print(f"Fatal error: {path}: {e}", file=sys.stderr)
+        return None
     return conf
 
 

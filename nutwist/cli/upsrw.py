@@ -154,6 +154,7 @@ async def run(reactor: Any, opts: dict[str, Any], args: list[str]) -> int:
         return 0
     ups, host, port = cc.parse_ups_or_die(args[0], cc.BAD_UPS_ONE_LINE)
     client = await connect(reactor, host, port)
+    await cc.secure(client, opts.get("authconf"), opts["user"], host, port, opportunistic=False)
     opts["host"], opts["port"] = host, port
     if opts["set"] is not None:
         await set_var(reactor, client, ups, opts)

@@ -38,6 +38,21 @@ class ServerDisconnected(NutError):
     message = "Server disconnected"
 
 
+class SslNotAvailable(NutError):
+    """TLS was required (FORCESSL, CERTVERIFY) and the server does not offer STARTTLS."""
+
+    message = "SSL is not available"
+
+
+class SslError(NutError):
+    """The TLS handshake failed: an unverifiable certificate, a wrong host name, ..."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        self.message = f"SSL error: {reason}"
+        super().__init__(self.message)
+
+
 class ProtocolError(NutError):
     """An answer that does not fit the request (wrong words, a line where a list was due)."""
 

@@ -17,9 +17,12 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
+from OpenSSL import SSL
+from service_identity import VerificationError
 from twisted.internet import defer, protocol
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IHandshakeListener, IReactorTime
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from nutwist.client import errors
 from nutwist.config.tokenizer import TokenizerError, quote, split
@@ -75,6 +78,7 @@ def _same(words: list[str], query: list[str]) -> bool:
     )
 
 
+@implementer(IHandshakeListener)
 class NutClient(protocol.Protocol):
     """One connection to upsd.
 
@@ -93,6 +97,7 @@ class NutClient(protocol.Protocol):
         self.closed: defer.Deferred[None] = defer.Deferred()
         #: after STARTTLS succeeded
         self.tls = False
+        self._handshake: defer.Deferred[None] | None = None
 
     # --- transport ------------------------------------------------------------------
 
@@ -113,9 +118,20 @@ class NutClient(protocol.Protocol):
             self._fail_all(errors.ProtocolError("answer line too long"))
             self.transport.loseConnection()  # type: ignore[union-attr]
 
+    def handshakeCompleted(self) -> None:
+        if self._handshake is not None and not self._handshake.called:
+            self._handshake.callback(None)
+
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self._lost = True
-        self._fail_all(errors.ServerDisconnected())
+        err: errors.NutError = errors.ServerDisconnected()
+        if reason is not None and reason.check(SSL.Error):
+            err = errors.SslError(_ssl_reason(reason.value))
+        elif reason is not None and reason.check(VerificationError):
+            err = errors.SslError(f"certificate does not match the host: {reason.value}")
+        if self._handshake is not None and not self._handshake.called:
+            self._handshake.errback(err)
+        self._fail_all(err)
         if not self.closed.called:
             self.closed.callback(None)
 
@@ -325,6 +341,42 @@ class NutClient(protocol.Protocol):
         return await self.raw("SET TRACKING " + ("ON" if on else "OFF"))
 
     @_deferred
+    async def starttls(self, options: Any) -> None:
+        """STARTTLS that must succeed: the handshake done (and verified) or an error.
+
+        ``options`` are Twisted TLS client options (see :mod:`nutwist.tls.context`).
+        """
+        try:
+            reply = await self.raw("STARTTLS")
+        except errors.ServerError:
+            raise errors.SslNotAvailable() from None
+        if not reply.startswith("OK STARTTLS"):
+            raise errors.SslNotAvailable()
+        self._handshake = defer.Deferred()
+        self.transport.startTLS(options)  # type: ignore[union-attr]
+        self.tls = True
+        # nothing more goes out until the handshake (and its checks) succeeded
+        await self._handshake
+
+    @_deferred
+    async def secure(self, settings: Any, host: str) -> bool:
+        """STARTTLS as ``settings`` (a :class:`~nutwist.tls.context.ClientTls`) say.
+
+        Strict settings (CERTVERIFY or FORCESSL) fail closed; otherwise NUT 2.8.0's
+        opportunistic, unverified STARTTLS.  Returns whether the link is now TLS.
+        """
+        if settings is None or not settings.strict:
+            if settings is not None and settings.certfile:
+                try:
+                    await self.starttls(settings.options(host))
+                    return True
+                except errors.SslNotAvailable:
+                    return False
+            return bool(await self.starttls_try())
+        await self.starttls(settings.options(host))
+        return True
+
+    @_deferred
     async def starttls_try(self) -> bool:
         """NUT 2.8.0's clients' opportunistic TLS: STARTTLS, and on ``OK STARTTLS``
         a handshake that checks no certificate; any other answer keeps the link in
@@ -395,6 +447,17 @@ def connect(
     d: defer.Deferred[Any] = endpoint.connect(protocol.Factory.forProtocol(make))
     d.addErrback(failed)
     return d
+
+
+def _ssl_reason(exc: Any) -> str:
+    """A one-line reason from an OpenSSL error (certificate verify failed, ...)."""
+    try:
+        for _lib, _func, reason in exc.args[0]:
+            if reason:
+                return str(reason)
+    except (IndexError, TypeError, ValueError):
+        pass
+    return str(exc) or "handshake failed"
 
 
 def _reason(exc: Any) -> str:

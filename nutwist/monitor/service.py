@@ -26,6 +26,7 @@ from nutwist.client import NutClient, connect, errors
 from nutwist.config.upsmon import UpsmonConf
 from nutwist.monitor.logic import MonitorLogic, UpsTrack
 from nutwist.monitor.notify import Notifier
+from nutwist.tls.context import client_tls_for_upsmon
 
 #: NUT's poll timeout (alarm(10) around each poll)
 POLL_TIMEOUT = 10.0
@@ -176,8 +177,16 @@ class UpsmonService(Service):
             return None
         self._backoff.pop(track.system, None)
         try:
-            if not self.conf.forcessl:
-                await client.starttls_try()
+            tls = client_tls_for_upsmon(self.conf, mon.host)
+            try:
+                await client.secure(tls, mon.host)
+            except (errors.SslError, errors.SslNotAvailable) as e:
+                self.log.error(
+                    "Can not connect to NUT server {host} in SSL, disconnect: {err}",
+                    host=mon.host,
+                    err=e.message,
+                )
+                raise
             for verb, value in (("USERNAME", mon.username), ("PASSWORD", mon.password)):
                 try:
                     await client.raw(f"{verb} {_word(value)}")

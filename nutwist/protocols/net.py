@@ -86,6 +86,8 @@ class NetServerProtocol(protocol.Protocol):
         self.verified = False
         self.last_heard = 0.0
         self.closing = False
+        #: set by STARTTLS: the rest of the current read is not to be processed
+        self.tls_switch = False
         #: the plain request line being answered (the key for upsd's answer cache)
         self._request_line: bytes | None = None
 
@@ -104,6 +106,7 @@ class NetServerProtocol(protocol.Protocol):
     def dataReceived(self, data: bytes) -> None:
         if self.closing:
             return
+        self.tls_switch = False
         pending = self.tokenizer.take_pending()
         if pending is not None:
             data = self._plain_requests(pending + data if pending else data)
@@ -121,7 +124,16 @@ class NetServerProtocol(protocol.Protocol):
                 self.lineReceived(item)
                 if self.closing:
                     return
+                if self.tls_switch:
+                    self._drop_after_starttls()
+                    return
         self._check_endless()
+
+    def _drop_after_starttls(self) -> None:
+        self.tokenizer.reset()
+        self.log.info(
+            "{addr}: bytes sent after STARTTLS before the handshake were dropped", addr=self.addr
+        )
 
     def _plain_requests(self, data: bytes) -> bytes:
         """Answer the leading plain request lines of ``data``; return the rest.
@@ -164,6 +176,10 @@ class NetServerProtocol(protocol.Protocol):
             self._request_line = None
             pos = nl + 1
             if self.closing:
+                return b""
+            if self.tls_switch:
+                if pos < len(data):
+                    self._drop_after_starttls()
                 return b""
         if pos:
             self.last_heard = self.state.clock.seconds()
@@ -248,9 +264,18 @@ class NetServerProtocol(protocol.Protocol):
     def cmd_STARTTLS(self, args: list[str]) -> None:
         if self.ssl:
             raise NutError("ALREADY-SSL-MODE")
-        raise NutError("FEATURE-NOT-CONFIGURED")
+        if self.state.tls is None:
+            raise NutError("FEATURE-NOT-CONFIGURED")
+        self.send("OK STARTTLS")
+        self.transport.startTLS(self.state.tls)  # type: ignore[union-attr]
+        self.ssl = True
+        # anything the client sent after STARTTLS, before its handshake, is dropped:
+        # it must never be read as plaintext commands
+        self.tls_switch = True
+        self.tokenizer.reset()
 
     def cmd_USERNAME(self, args: list[str]) -> None:
+        self._auth_needs_tls("USERNAME")
         if len(args) != 1:
             raise NutError("INVALID-ARGUMENT")
         if self.username is not None:
@@ -259,7 +284,18 @@ class NetServerProtocol(protocol.Protocol):
         self.verified = False
         self.send("OK")
 
+    def _auth_needs_tls(self, what: str) -> None:
+        """AUTH_REQUIRES_TLS (an extension): no credentials in clear."""
+        if self.state.conf.auth_requires_tls and not self.ssl:
+            self.log.warn(
+                "{addr}: {what} refused before STARTTLS (AUTH_REQUIRES_TLS)",
+                addr=self.addr,
+                what=what,
+            )
+            raise NutError("ACCESS-DENIED")
+
     def cmd_PASSWORD(self, args: list[str]) -> None:
+        self._auth_needs_tls("PASSWORD")
         if len(args) != 1:
             raise NutError("INVALID-ARGUMENT")
         if self.password is not None:

@@ -33,6 +33,7 @@ from nutwist.model.state import Variable
 from nutwist.paths import DEFAULT_DATAPATH, socket_name
 from nutwist.protocols.net import NetServerProtocol
 from nutwist.services.driverlink import DriverLink
+from nutwist.tls.context import TlsConfigError, server_tls_from_conf
 
 SERVER_VERSION = f"{__version__}-nutwist"
 SERVER_INFO = (
@@ -63,6 +64,11 @@ class UpsEntry:
         return ("FSD " + var.value) if self.fsd else var.value
 
 
+def _tls_for(conf: UpsdConf) -> Any:
+    tls = server_tls_from_conf(conf)
+    return None if tls is None else tls.context_factory()
+
+
 @dataclass
 class UpsdState:
     clock: IReactorTime
@@ -81,6 +87,8 @@ class UpsdState:
     #: pollers ask the same GET VAR over and over; an answer is reused only while
     #: nothing it depends on has changed (see NetServerProtocol.dataReceived)
     answers: dict[bytes, tuple[UpsEntry, Any, int, bool, bytes]] = field(default_factory=dict)
+    #: the TLS context factory for STARTTLS (None: ERR FEATURE-NOT-CONFIGURED)
+    tls: Any = None
 
     # --- UPSes ------------------------------------------------------------------
 
@@ -283,6 +291,8 @@ class UpsdService(service.MultiService):
             descriptions = cmdvartab.default()
         acl = HostsAccess(conf.hosts_allow, conf.hosts_deny)
         self.state = UpsdState(reactor, conf, users, descriptions, acl)
+        # a TLS setting that cannot be loaded stops upsd here (TlsConfigError, one line)
+        self.state.tls = _tls_for(conf)
         self.statepath = statepath
         for section in upsconf.sections.values():
             if section.driver and section.port:
@@ -343,8 +353,14 @@ class UpsdService(service.MultiService):
             return False
         assert cs.ups is not None and cs.upsd is not None and cs.users is not None
         new_conf = cs.upsd
+        try:
+            new_tls = _tls_for(new_conf)
+        except TlsConfigError as e:
+            self.log.error("reload failed, keeping the old configuration: {why}", why=str(e))
+            return False
         new_conf.listen = self.state.conf.listen  # LISTEN changes need a restart, as in NUT
         self.state.conf = new_conf
+        self.state.tls = new_tls
         self.state.users = cs.users
         self.state.acl = HostsAccess(new_conf.hosts_allow, new_conf.hosts_deny)
         in_process = {}

@@ -1,0 +1,859 @@
+"""``upslog``: write a line of UPS values to a log file every interval.
+
+A drop-in for NUT 2.8.0's upslog: the same options (and the old positional
+form ``upslog <ups> <file> <interval> [<format>...]``), the same start-up lines,
+log lines, error messages and exit codes; SIGUSR1 writes an entry at once,
+SIGHUP reopens the log files, SIGTERM/SIGINT/SIGQUIT write a last entry and exit.
+``-m ups,file`` (later NUT) adds a UPS with its own log file, and may be
+repeated; UPSes on the same upsd share one connection.
+
+The format is compiled once into pieces (:func:`compile_format`) and rendered
+for each entry (:func:`render`); :class:`UpsLog` keeps NUT's schedule on an
+injected clock and talks to upsd through :mod:`nutwist.client`.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import IO, Any, NoReturn
+
+from twisted.internet import defer, task
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+
+from nutwist import paths
+from nutwist.cli import clientcommon as cc
+from nutwist.client import NutClient, errors
+
+DEFAULT_FORMAT = (
+    "%TIME @Y@m@d @H@M@S% %VAR battery.charge% %VAR input.voltage% %VAR ups.load% "
+    "[%VAR ups.status%] %VAR ups.temperature% %VAR input.frequency%"
+)
+DEFAULT_INTERVAL = 30
+#: NUT builds each line in a 1024-byte buffer and keeps at most this much of it
+MAX_LINE = 1022
+#: ... and each %TIME% in a 512-byte one
+MAX_TIME = 511
+#: upslog closes its connections between entries when they are further apart than this
+KEEP_CONNECTED = 30
+#: seconds: an answer from upsd (NUT's client library waits 5 s), a TCP connect
+NET_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 10.0
+
+BAD_TUPLE = "Argument '-m upsspec,logfile' requires exactly 2 components in the tuple"
+#: NUT's message ends with a newline of its own, so an empty line follows it
+BAD_UPS = cc.BAD_UPS_ONE_LINE + "\n"
+
+USAGE = """\
+Write the values of a UPS to a log file, one line every interval.
+
+usage: {prog} [OPTIONS]
+
+  -s <ups>       the UPS to log: <upsname>[@<hostname>[:<port>]], e.g. -s myups@server
+  -l <logfile>   the file to append to; - is standard output (and keeps {prog} in
+                 the foreground)
+  -m <ups,file>  one more UPS and its own log file ('-' is standard output); repeat
+                 it for several UPSes; -s and -l are then optional
+  -i <interval>  seconds between two entries (default: 30)
+  -f <format>    what each line holds (see below); quote it for the shell
+  -F             stay in the foreground, even when logging to a file
+  -B             go to the background, even when logging to standard output
+  -p <pidbase>   name of the PID file in the state directory (default: "{prog}")
+  -u <user>      the user to run as when started as root
+  -V             the version
+  -h             this help
+
+The format is copied as it is, except for these sequences:
+  %%               a % sign
+  %TIME format%    the local time, strftime's format with @ in place of %
+  %ETIME%          seconds since the epoch
+  %HOST%           the name of this machine
+  %UPSHOST%        the UPS as given with -s or -m
+  %PID%            the process id of {prog}
+  %VAR varname%    the value of a UPS variable, or NA when there is none
+
+The default format:
+{default}
+
+SIGUSR1 writes an entry at once; SIGHUP reopens the log files (for logrotate).
+"""
+
+
+# --- the format ---------------------------------------------------------------------------
+
+#: the format's commands; a command is recognised by its first letters, in any case
+COMMANDS = ("HOST", "UPSHOST", "PID", "TIME", "VAR", "ETIME")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One compiled piece of the format: ``kind`` is "text" or one of :data:`COMMANDS`."""
+
+    kind: str
+    arg: str | None = None
+
+
+def compile_format(fmt: str) -> list[Piece]:
+    """The format as NUT's upslog reads it: ``%%``, ``%CMD[ arg]%`` and literal text.
+
+    An unknown command, or a ``%`` with no closing ``%``, becomes the text ``INVALID``
+    (and in the second case the rest is read on as text).
+    """
+    pieces: list[Piece] = []
+    i = 0
+    while i < len(fmt):
+        c = fmt[i]
+        if c != "%":
+            pieces.append(Piece("text", c))
+            i += 1
+            continue
+        if fmt[i + 1 : i + 2] == "%":
+            pieces.append(Piece("text", "%"))
+            i += 2
+            continue
+        end = fmt.find("%", i + 1)
+        if end < 0:
+            pieces.append(Piece("text", "INVALID"))
+            i += 1
+            continue
+        body = fmt[i + 1 : end]
+        cmd, space, arg = body.partition(" ")
+        known = next((name for name in COMMANDS if cmd.upper().startswith(name)), None)
+        pieces.append(Piece(known, arg if space else None) if known else Piece("text", "INVALID"))
+        i = end + 1
+    return _merge(pieces)
+
+
+def _merge(pieces: list[Piece]) -> list[Piece]:
+    """Adjacent text pieces as one (rendering is then a join)."""
+    out: list[Piece] = []
+    for p in pieces:
+        if p.kind == "text" and out and out[-1].kind == "text":
+            out[-1] = Piece("text", (out[-1].arg or "") + (p.arg or ""))
+        else:
+            out.append(p)
+    return out
+
+
+def valid_var(arg: str | None) -> bool:
+    """``%VAR x%`` asks upsd only for a name with a dot; anything else logs INVALID."""
+    return bool(arg) and "." in (arg or "")
+
+
+def variables(pieces: Sequence[Piece]) -> list[str]:
+    """The variables an entry needs, in order, each once."""
+    seen: dict[str, None] = {}
+    for p in pieces:
+        if p.kind == "VAR" and p.arg is not None and valid_var(p.arg):
+            seen.setdefault(p.arg)
+    return list(seen)
+
+
+_SPEC_FLAGS = "_-0^#"
+
+
+def _strftime_units(fmt: str) -> Iterator[str]:
+    """The format cut where C's strftime works: one conversion, or one plain character."""
+    i = 0
+    while i < len(fmt):
+        if fmt[i] != "%" or i + 1 == len(fmt):
+            yield fmt[i]
+            i += 1
+            continue
+        j = i + 1
+        while j < len(fmt) and fmt[j] in _SPEC_FLAGS:
+            j += 1
+        while j < len(fmt) and fmt[j].isdigit():
+            j += 1
+        if j < len(fmt) and fmt[j] in "EO":
+            j += 1
+        yield fmt[i : j + 1]
+        i = j + 1
+
+
+def nut_strftime(fmt: str, when: time.struct_time) -> str:
+    """strftime into NUT's 512-byte buffer: what fits whole, up to 511 characters.
+
+    glibc stops at the first conversion that does not fit and leaves what it wrote,
+    so a long format is cut rather than lost.
+    """
+    out = ""
+    for unit in _strftime_units(fmt):
+        try:
+            text = time.strftime(unit, when) if unit.startswith("%") else unit
+        except (ValueError, UnicodeError):
+            text = unit
+        if len(out) + len(text) > MAX_TIME:
+            if not unit.startswith("%"):
+                out += text[: MAX_TIME - len(out)]
+            break
+        out += text
+    return out
+
+
+@dataclass
+class Context:
+    """What a line is made of besides its variables."""
+
+    monhost: str
+    now: float
+    pid: int
+    hostname: str
+
+
+def render(
+    pieces: Sequence[Piece], ctx: Context, values: Mapping[str, str | None]
+) -> bytes:
+    """One log line (without its newline); a variable upsd did not give is ``NA``."""
+    parts: list[str] = []
+    for p in pieces:
+        if p.kind == "text":
+            parts.append(p.arg or "")
+        elif p.kind == "HOST":
+            parts.append(ctx.hostname)
+        elif p.kind == "UPSHOST":
+            parts.append(ctx.monhost)
+        elif p.kind == "PID":
+            parts.append(str(ctx.pid))
+        elif p.kind == "ETIME":
+            parts.append(str(int(ctx.now)))
+        elif p.kind == "TIME":
+            # NUT crashes on %TIME% without a format; nutwist writes nothing for it
+            fmt = (p.arg or "").replace("@", "%")
+            parts.append(nut_strftime(fmt, time.localtime(ctx.now)))
+        elif p.kind == "VAR":
+            if not valid_var(p.arg):
+                parts.append("INVALID")
+            else:
+                value = values.get(p.arg or "")
+                parts.append("NA" if value is None else value)
+    return "".join(parts).encode("utf-8", "surrogateescape")[:MAX_LINE]
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+@dataclass
+class Monitored:
+    """One UPS to log (``-s``/``-l`` or ``-m``), as given and as split."""
+
+    monhost: str
+    logfn: str
+    ups: str = ""
+    host: str = "localhost"
+    port: int = cc.DEFAULT_PORT
+
+    @property
+    def addr(self) -> tuple[str, int]:
+        return self.host, self.port
+
+
+@dataclass
+class Options:
+    monitored: list[Monitored] = field(default_factory=list)
+    interval: int = DEFAULT_INTERVAL
+    format: str = DEFAULT_FORMAT
+    user: str = paths.DEFAULT_USER
+    pidbase: str = "upslog"
+    foreground: bool | None = None
+
+    @property
+    def stays_foreground(self) -> bool:
+        if self.foreground is not None:
+            return self.foreground
+        return any(m.logfn == "-" for m in self.monitored)
+
+
+def atoi(text: str) -> int:
+    """C's atoi: leading blanks, a sign, the digits there are (0 for none), as an int."""
+    s = text.lstrip(" \t\n\r\f\v")
+    sign = -1 if s[:1] == "-" else 1
+    if s[:1] in "+-" and s:
+        s = s[1:]
+    digits = ""
+    for ch in s:
+        if not ("0" <= ch <= "9"):
+            break
+        digits += ch
+    value = sign * int(digits) if digits else 0
+    value = max(-(2**63), min(2**63 - 1, value))  # strtol's clamp, then the int cast
+    return (value + 2**31) % 2**32 - 2**31
+
+
+def split_monhost(text: str) -> tuple[str, str, int]:
+    """``ups[@host[:port]]`` as NUT's upscli_splitname reads it.
+
+    The UPS name is the first run of characters without an ``@`` (so ``@h`` names
+    UPS ``h`` on host ``h``); the host is whatever follows the first ``@``.
+    """
+    if not text:
+        raise cc.AddrError("upscli_splitname: can't parse empty string")
+    ups = next((part for part in text.split("@") if part), None)
+    if ups is None:
+        raise cc.AddrError("upscli_splitname: strdup failed")
+    at = text.find("@")
+    if at < 0:
+        return ups, "localhost", cc.DEFAULT_PORT
+    host, port = cc.split_addr(text[at + 1 :])
+    return ups, host, port
+
+
+def _getopt(argv: list[str], optstring: str, prog: str) -> Iterator[tuple[str, str]]:
+    """POSIX getopt, one option at a time (so -h acts before a later bad option).
+
+    The operands left are stored in ``rest`` of the generator's caller via StopIteration.
+    """
+    takes = {c: optstring[i + 1 : i + 2] == ":" for i, c in enumerate(optstring) if c not in ":+"}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            i += 1
+            break
+        if not arg.startswith("-") or arg == "-":
+            break
+        j = 1
+        while j < len(arg):
+            c = arg[j]
+            if c not in takes:
+                cc.stderr(f"{prog}: invalid option -- '{c}'")
+                yield "?", ""
+                j += 1
+                continue
+            if takes[c]:
+                value = arg[j + 1 :]
+                if not value:
+                    i += 1
+                    if i >= len(argv):
+                        cc.stderr(f"{prog}: option requires an argument -- '{c}'")
+                        yield "?", ""
+                        break
+                    value = argv[i]
+                yield c, value
+                break
+            yield c, ""
+            j += 1
+        i += 1
+    _OPERANDS[:] = argv[i:]
+
+
+_OPERANDS: list[str] = []
+
+
+def usage(prog: str) -> None:
+    sys.stdout.write(USAGE.format(prog=prog, default=DEFAULT_FORMAT))
+
+
+def parse_args(argv: list[str], prog: str, argv0: str) -> Options:
+    """NUT 2.8.0's reading of the options; raises :class:`cc.Exit` where it stops."""
+    opts = Options(pidbase=prog)
+    tuples: list[Monitored] = []
+    monhost: str | None = None
+    logfn: str | None = None
+    for c, value in _getopt(argv, "+hs:l:i:f:u:Vp:FBm:", argv0):
+        if c == "h":
+            usage(prog)
+            raise cc.Exit(0)
+        if c == "V":
+            raise cc.Exit(0)  # the banner is already out
+        if c == "m":
+            parts = value.split(",")
+            if len(parts) != 2 or not parts[0] or not parts[1]:
+                cc.fatal(BAD_TUPLE)
+            tuples.append(Monitored(parts[0], parts[1]))
+        elif c == "s":
+            monhost = value
+        elif c == "l":
+            logfn = value
+        elif c == "i":
+            opts.interval = atoi(value)
+        elif c == "f":
+            opts.format = value
+        elif c == "u":
+            opts.user = value
+        elif c == "p":
+            opts.pidbase = value
+        elif c == "F":
+            opts.foreground = True
+        elif c == "B":
+            opts.foreground = False
+        # NUT 2.8.0 carries on after an unknown option (getopt has complained)
+    rest = list(_OPERANDS)
+    if len(rest) in (1, 2):
+        usage(prog)
+        raise cc.Exit(0)
+    if len(rest) >= 3:  # the old form: <ups> <logfile> <interval> [<format> ...]
+        monhost, logfn, opts.interval = rest[0], rest[1], atoi(rest[2])
+    if len(rest) >= 4:
+        opts.format = "".join(f"{word} " for word in rest[3:])[:MAX_LINE]
+    opts.monitored = tuples
+    if not tuples:
+        if monhost is None:
+            cc.fatal("No UPS defined for monitoring - use -s <system>")
+        if logfn is None:
+            cc.fatal("No filename defined for logging - use -l <file>")
+    elif monhost is not None or logfn is not None:
+        if monhost is None:
+            cc.fatal(
+                "No UPS defined for monitoring - use -s <system> when using -l <file>, "
+                "or use -m <ups,logfile>"
+            )
+        if logfn is None:
+            cc.fatal(
+                "No filename defined for logging - use -l <file> when using -s <system>, "
+                "or use -m <ups,logfile>"
+            )
+    if monhost is not None and logfn is not None:
+        opts.monitored.append(Monitored(monhost, logfn))
+    return opts
+
+
+# --- log files and messages -------------------------------------------------------------------
+
+
+class Fatal(Exception):
+    """NUT's fatalx: the message is logged, and upslog exits 1."""
+
+
+class LogFile:
+    """One log target, shared by every UPS that logs to it."""
+
+    def __init__(self, name: str, stdout: IO[str] | None = None) -> None:
+        self.name = name
+        self._stdout = stdout
+        self._fh: IO[bytes] | None = None
+
+    @property
+    def is_stdout(self) -> bool:
+        return self.name == "-"
+
+    def open(self) -> None:
+        if self.is_stdout:
+            return
+        try:
+            self._fh = open(self.name, "ab")  # noqa: SIM115 - kept open for the run
+        except OSError as e:
+            raise Fatal(f"could not open logfile {self.name}: {e.strerror}") from None
+
+    def reopen(self) -> None:
+        """After logrotate moved the file: a new one by the same name."""
+        self.close()
+        try:
+            self._fh = open(self.name, "ab")  # noqa: SIM115
+        except OSError as e:
+            raise Fatal(f"could not reopen logfile {self.name}: {e.strerror}") from None
+
+    def write(self, line: bytes) -> None:
+        if self.is_stdout:
+            out = self._stdout or sys.stdout
+            out.flush()
+            out.buffer.write(line + b"\n")  # type: ignore[attr-defined]
+            out.flush()
+            return
+        if self._fh is not None:
+            self._fh.write(line + b"\n")
+            self._fh.flush()
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+class Messages:
+    """NUT's upslogx: stderr until upslog backgrounds, syslog once it is opened."""
+
+    def __init__(self) -> None:
+        self.to_stderr = True
+        self.syslog_open = False
+
+    def open_syslog(self, prog: str) -> None:
+        import syslog
+
+        syslog.openlog(prog, syslog.LOG_PID, syslog.LOG_DAEMON)
+        self.syslog_open = True
+
+    def __call__(self, message: str, error: bool = False) -> None:
+        if self.to_stderr:
+            sys.stdout.flush() if error else None
+            cc.stderr(message)
+        if self.syslog_open:
+            import syslog
+
+            syslog.syslog(syslog.LOG_ERR if error else syslog.LOG_INFO, message)
+
+
+# --- the logger -------------------------------------------------------------------------------
+
+Connector = Callable[[str, int, bool], Awaitable[NutClient]]
+
+
+class UpsLog:
+    """Writes an entry for every monitored UPS, on NUT's schedule.
+
+    NUT's loop: the first entry at once, then one every ``interval`` seconds.  A
+    signal cuts the wait short; the entry it causes takes the place of the next
+    scheduled one.  SIGHUP reopens the log files first; an exit signal lets the
+    entry be written and then stops.  upsd connections (one per host:port) are
+    made again at the start of an entry when they went away; while a UPS cannot
+    be read, its variables log as NA.
+    """
+
+    def __init__(
+        self,
+        clock: IReactorTime,
+        monitored: Sequence[Monitored],
+        files: Mapping[str, LogFile],
+        pieces: Sequence[Piece],
+        interval: int,
+        connector: Connector,
+        messages: Callable[..., None] = cc.stderr,
+        hostname: Callable[[], str] = socket.gethostname,
+    ) -> None:
+        self.clock = clock
+        self.monitored = list(monitored)
+        self.files = files
+        self.pieces = list(pieces)
+        self.vars = variables(pieces)
+        self.interval = interval
+        self.connector = connector
+        self.messages = messages
+        self.hostname = hostname
+        self.clients: dict[tuple[str, int], NutClient] = {}
+        self.exit_signal = 0
+        self.reopen_signal = 0
+        self._wake: defer.Deferred[None] | None = None
+        self._timer: IDelayedCall | None = None
+
+    # --- connections
+
+    def _keep(self, addr: tuple[str, int], client: NutClient) -> None:
+        self.clients[addr] = client
+
+        def lost(_: object) -> None:
+            if self.clients.get(addr) is client:
+                del self.clients[addr]
+
+        client.closed.addCallback(lost)
+
+    async def _connect(self, addr: tuple[str, int], first: bool) -> errors.NutError | None:
+        try:
+            client = await self.connector(addr[0], addr[1], first)
+        except errors.NutError as e:
+            return e
+        self._keep(addr, client)
+        return None
+
+    async def connect_initial(self) -> None:
+        """Each UPS's first connection (with STARTTLS, as NUT tries); failures warn."""
+        outcome: dict[tuple[str, int], errors.NutError | None] = {}
+        for m in self.monitored:
+            if m.addr not in outcome:
+                outcome[m.addr] = await self._connect(m.addr, True)
+            err = outcome[m.addr]
+            if err is not None:
+                cc.stderr(f"Warning: initial connect failed: {err.message}")
+
+    async def _reconnect(self) -> None:
+        missing = {m.addr for m in self.monitored if m.addr not in self.clients}
+        await defer.gatherResults(
+            [defer.Deferred.fromCoroutine(self._connect(a, False)) for a in sorted(missing)]
+        )
+
+    def disconnect(self) -> list[defer.Deferred[None]]:
+        """LOGOUT and close, as NUT's client library does, without waiting for the answer."""
+        closing = []
+        for client in list(self.clients.values()):
+            if client.transport is not None:
+                client.transport.write(b"LOGOUT\n")
+                client.transport.loseConnection()
+            closing.append(client.closed)
+        self.clients.clear()
+        return closing
+
+    # --- entries
+
+    async def _value(self, client: NutClient | None, ups: str, var: str) -> str | None:
+        if client is None:
+            return None
+        try:
+            return await client.get_var(ups, var)
+        except (errors.NutError, IndexError):
+            return None
+
+    async def line(self, m: Monitored) -> bytes:
+        client = self.clients.get(m.addr)
+        now = self.clock.seconds()
+        answers = await defer.gatherResults(
+            [defer.Deferred.fromCoroutine(self._value(client, m.ups, v)) for v in self.vars]
+        )
+        ctx = Context(m.monhost, now, os.getpid(), self.hostname())
+        return render(self.pieces, ctx, dict(zip(self.vars, answers, strict=True)))
+
+    async def entry(self) -> None:
+        """One line for every UPS, written in the order they were given."""
+        await self._reconnect()
+        lines = await defer.gatherResults(
+            [defer.Deferred.fromCoroutine(self.line(m)) for m in self.monitored]
+        )
+        for m, text in zip(self.monitored, lines, strict=True):
+            self.files[m.logfn].write(text)
+
+    # --- the schedule
+
+    def _sleep(self, delay: float) -> defer.Deferred[None]:
+        self._wake = defer.Deferred()
+        self._timer = self.clock.callLater(delay, self.wake)
+        return self._wake
+
+    def wake(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        d, self._wake = self._wake, None
+        if d is not None:
+            d.callback(None)
+
+    def signal(self, signum: int) -> None:
+        """What NUT's handlers do: set a flag, and cut the wait short."""
+        import signal as sig
+
+        if signum == sig.SIGHUP:
+            self.reopen_signal = signum
+        elif signum in (sig.SIGINT, sig.SIGQUIT, sig.SIGTERM):
+            self.exit_signal = signum
+        self.wake()
+
+    def reopen(self) -> None:
+        for f in self.files.values():
+            if f.is_stdout:
+                self.messages("logging to stdout")
+            else:
+                f.reopen()
+
+    async def run(self) -> None:
+        nextpoll: float | None = None
+        while not self.exit_signal:
+            now = self.clock.seconds()
+            if nextpoll is not None and nextpoll > now:
+                await self._sleep(nextpoll - now)
+                nextpoll += self.interval
+            else:
+                nextpoll = now + self.interval
+                if self.interval <= 0:  # NUT polls back to back; let signals in
+                    await task.deferLater(self.clock, 0, lambda: None)
+            if self.reopen_signal:
+                self.messages(f"Signal {self.reopen_signal}: reopening log file")
+                self.reopen()
+                self.reopen_signal = 0
+            await self.entry()
+            if self.interval > KEEP_CONNECTED:
+                self.disconnect()
+        self.messages(f"Signal {self.exit_signal}: exiting")
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+def _program(argv0: str) -> str:
+    name = os.path.basename(argv0)
+    return "upslog" if not name or name.endswith(".py") or name == "__main__" else name
+
+
+async def _connector(reactor: Any, host: str, port: int, first: bool) -> NutClient:
+    from nutwist.client import connect
+
+    client = await connect(
+        reactor, host, port, timeout=NET_TIMEOUT, connect_timeout=CONNECT_TIMEOUT
+    )
+    if first:  # NUT 2.8.0 tries STARTTLS on the first connection only
+        try:
+            await client.starttls_try()
+        except errors.NutError:
+            pass
+    return client
+
+
+def _writepid(pidbase: str, messages: Messages) -> None:
+    path = pidbase if pidbase.startswith("/") else f"{paths.altpidpath()}/{pidbase}.pid"
+    mask = os.umask(0o022)
+    try:
+        with open(path, "w") as f:
+            f.write(f"{os.getpid()}\n")
+    except OSError as e:
+        messages(f"writepid: fopen {path}: {e.strerror}")
+    finally:
+        os.umask(mask)
+
+
+def _become_user(pw: pwd.struct_passwd) -> None:
+    if os.geteuid() != 0 and os.getuid() != 0:
+        return
+    try:
+        os.initgroups(pw.pw_name, pw.pw_gid)
+        os.setgid(pw.pw_gid)
+        os.setuid(pw.pw_uid)
+    except OSError as e:
+        raise Fatal(f"setuid: {e.strerror}") from None
+
+
+def _background(ready_fd: int | None, messages: Messages) -> None:
+    """The rest of NUT's background(): standard streams to /dev/null, a new session."""
+    sys.stdout.flush() if sys.stdout.isatty() else None
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+    os.setsid()
+    messages.to_stderr = False
+    if ready_fd is not None:
+        os.write(ready_fd, b"1")
+        os.close(ready_fd)
+    messages("Startup successful")
+
+
+def _fork_and_wait() -> int | None:
+    """Fork; the parent waits until the child is in the background (or died) and exits.
+
+    The child does all of upslog's start-up, so its messages reach the terminal as
+    NUT's do, and a start-up failure is the parent's exit status too.
+    """
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        return w
+    os.close(w)
+    ready = os.read(r, 1)
+    if ready:
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    os._exit(code if code >= 0 else 1)
+
+
+def _install_signals(reactor: Any, logger: UpsLog) -> None:
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        reactor.callFromThread(logger.signal, signum)
+
+    for s in (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR1):
+        signal.signal(s, handler)
+
+
+async def _start(
+    reactor: Any, opts: Options, prog: str, ready_fd: int | None, messages: Messages
+) -> None:
+    files: dict[str, LogFile] = {}
+    pieces = compile_format(opts.format)
+    logger = UpsLog(
+        reactor,
+        opts.monitored,
+        files,
+        pieces,
+        opts.interval,
+        lambda host, port, first: _connector(reactor, host, port, first),
+        messages,
+    )
+    seen: dict[tuple[str, int], errors.NutError | None] = {}
+    for m in opts.monitored:
+        sys.stdout.write(f"logging status of {m.monhost} to {m.logfn} ({opts.interval}s intervals)\n")
+        try:
+            m.ups, m.host, m.port = split_monhost(m.monhost)
+        except cc.AddrError as e:
+            cc.stderr(str(e))
+            raise Fatal(BAD_UPS) from None
+        if m.addr not in seen:
+            seen[m.addr] = await logger._connect(m.addr, True)
+        err = seen[m.addr]
+        if err is not None:
+            cc.stderr(f"Warning: initial connect failed: {err.message}")
+        if m.logfn in files:
+            if "%UPSHOST%" not in opts.format:
+                if m.logfn != "-":
+                    messages(f"NOTE: File {m.logfn} is already receiving other logs")
+                messages("NOTE: Consider adding %UPSHOST% to the log formatting string")
+        else:
+            files[m.logfn] = LogFile(m.logfn)
+            files[m.logfn].open()
+    try:
+        pw = pwd.getpwnam(opts.user)
+    except KeyError:
+        raise Fatal(f"user {opts.user} not found") from None
+    messages.open_syslog(prog)
+    if not opts.stays_foreground:
+        _background(ready_fd, messages)
+    _install_signals(reactor, logger)
+    _writepid(opts.pidbase, messages)
+    _become_user(pw)
+    try:
+        await logger.run()
+    finally:
+        for f in files.values():
+            f.close()
+        closing = logger.disconnect()
+    if closing:
+        done = defer.DeferredList(closing)
+        timeout = reactor.callLater(1.0, done.cancel)
+        await done
+        if timeout.active():
+            timeout.cancel()
+
+
+def run(opts: Options, prog: str) -> NoReturn:
+    ready_fd = None if opts.stays_foreground else _fork_and_wait()
+    from twisted.internet import reactor
+
+    messages = Messages()
+    status = [0]
+
+    async def main() -> None:
+        try:
+            await _start(reactor, opts, prog, ready_fd, messages)
+        except Fatal as e:
+            messages(str(e), error=True)
+            status[0] = 1
+        except Exception:
+            from twisted.python import failure
+
+            messages(failure.Failure().getTraceback(), error=True)
+            status[0] = 1
+
+    def go() -> None:
+        d = defer.Deferred.fromCoroutine(main())
+        d.addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
+
+    reactor.callWhenRunning(go)  # type: ignore[attr-defined]
+    reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+    sys.stdout.flush()
+    sys.exit(status[0])
+
+
+def main(argv: list[str] | None = None) -> None:
+    import signal
+
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "upslog"
+    argv = sys.argv[1:] if argv is None else argv
+    prog = _program(argv0)
+    if argv0.endswith(".py"):
+        argv0 = prog
+    # until upslog sets its own, these signals end it as they end NUT's
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    sys.stdout.write(cc.banner(prog) + "\n")
+    try:
+        opts = parse_args(argv, prog, argv0)
+    except cc.Exit as e:
+        sys.stdout.flush()
+        sys.exit(e.status)
+    run(opts, prog)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,312 @@
+"""TLS with real handshakes over loopback: nutwist's upsd and client library, then NUT's.
+
+Certificates are made fresh for each run (nutwist.tls.certs): a CA, a server
+certificate for 127.0.0.1 and localhost, and the bad ones (another CA, expired,
+not yet valid, another host name), plus client certificates.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import socket
+import ssl as stdlib_ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.nut import NutProcess, free_port, nut_env, start_nutwist_upsd, wait_for_port
+
+from nutwist.tls import certs
+
+PROBE = Path(__file__).parent / "support" / "tls_probe.py"
+BIN = Path(sys.executable).parent
+DEV = "ups.status: OL\nbattery.charge: 77\n"
+USERS = "[admin]\n\tpassword = pw\n\tactions = SET\n\tinstcmds = ALL\n[mon]\n\tpassword = mp\n\tupsmon primary\n"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("pki")
+    ca, other_ca = certs.make_ca("test CA"), certs.make_ca("other CA")
+    now = datetime.datetime.now(datetime.UTC)
+    files: dict[str, Path] = {"dir": d}
+
+    def bundle(name: str, leaf: certs.Issued) -> None:
+        certs.write_bundle(str(d / f"{name}.pem"), leaf)
+        files[name] = d / f"{name}.pem"
+
+    bundle("good", certs.issue(ca, "upsd", ["127.0.0.1", "localhost"]))
+    bundle("wrongca", certs.issue(other_ca, "upsd", ["127.0.0.1", "localhost"]))
+    bundle(
+        "expired",
+        certs.issue(
+            ca, "upsd", ["127.0.0.1"], not_before=now - datetime.timedelta(days=10),
+            not_after=now - datetime.timedelta(days=1),
+        ),
+    )  # fmt: skip
+    bundle(
+        "notyet",
+        certs.issue(
+            ca, "upsd", ["127.0.0.1"], not_before=now + datetime.timedelta(days=1),
+            not_after=now + datetime.timedelta(days=10),
+        ),
+    )  # fmt: skip
+    bundle("otherhost", certs.issue(ca, "upsd", ["other.example"]))
+    bundle("client", certs.issue(ca, "client", [], server=False))
+    bundle("client_wrongca", certs.issue(other_ca, "client", [], server=False))
+    certs.write_public(str(d / "ca.pem"), ca.cert_pem())
+    certs.write_public(str(d / "other_ca.pem"), other_ca.cert_pem())
+    files["ca"], files["other_ca"] = d / "ca.pem", d / "other_ca.pem"
+    return files
+
+
+class Server:
+    def __init__(self, tmp: Path, extra: str) -> None:
+        self.conf, self.state = tmp / "conf", tmp / "state"
+        self.conf.mkdir(parents=True)
+        self.state.mkdir()
+        self.port = free_port()
+        (self.conf / "u.dev").write_text(DEV)
+        (self.conf / "ups.conf").write_text("[u]\n\tdriver = dummy-ups\n\tport = u.dev\n")
+        (self.conf / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {self.port}\n{extra}")
+        (self.conf / "upsd.users").write_text(USERS)
+        for f in self.conf.iterdir():
+            f.chmod(0o600)
+        self.log = tmp / "upsd.log"
+        self.proc = start_nutwist_upsd(self.conf, self.state, self.log)
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        self.proc.stop()
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Any]:
+    servers: list[Server] = []
+
+    def start(extra: str = "") -> Server:
+        s = Server(tmp_path / f"s{len(servers)}", extra)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+def probe(port: int, settings: dict[str, Any] | None, host: str = "127.0.0.1") -> str:
+    p = subprocess.run(
+        [sys.executable, str(PROBE), host, str(port), "u", "battery.charge",
+         json.dumps(settings) if settings is not None else "none"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    return p.stdout.strip() or p.stderr.strip()
+
+
+def verify(pki: dict[str, Path], **more: Any) -> dict[str, Any]:
+    return {"certpath": str(pki["ca"]), "certverify": True, "forcessl": True, **more}
+
+
+def test_a_good_certificate(pki: dict[str, Path], serve: Any) -> None:
+    s = serve(f"CERTFILE {pki['good']}\n")
+    assert probe(s.port, verify(pki)) == "OK 77 tls=1"
+    assert probe(s.port, verify(pki), host="localhost") == "OK 77 tls=1"
+    # a CA directory works as well as a bundle
+    assert probe(s.port, verify(pki, certpath=str(pki["dir"]))) == "OK 77 tls=1"
+
+
+@pytest.mark.parametrize("cert", ["wrongca", "expired", "notyet", "otherhost"])
+def test_bad_certificates_fail_closed(pki: dict[str, Path], serve: Any, cert: str) -> None:
+    s = serve(f"CERTFILE {pki[cert]}\n")
+    out = probe(s.port, verify(pki))
+    assert out.startswith("ERR SslError SSL error: "), out
+    # with nothing asked for, NUT 2.8.0's habit: TLS, unverified
+    assert probe(s.port, None) == "OK 77 tls=1"
+
+
+def test_forcessl_against_a_server_without_tls(pki: dict[str, Path], serve: Any) -> None:
+    s = serve()
+    assert probe(s.port, {"forcessl": True}) == "ERR SslNotAvailable SSL is not available"
+    assert probe(s.port, verify(pki)) == "ERR SslNotAvailable SSL is not available"
+    assert probe(s.port, {}) == "OK 77 tls=0"  # opportunistic: clear, as NUT 2.8.0
+
+
+def test_certverify_0_against_a_self_signed_server(pki: dict[str, Path], serve: Any) -> None:
+    s = serve(f"CERTFILE {pki['wrongca']}\n")
+    assert probe(s.port, {"forcessl": True, "certverify": False}) == "OK 77 tls=1"
+
+
+def test_client_certificates(pki: dict[str, Path], serve: Any) -> None:
+    s = serve(f"CERTFILE {pki['good']}\nCERTPATH {pki['ca']}\nCERTREQUEST REQUIRE\n")
+    assert probe(s.port, verify(pki, certfile=str(pki["client"]))) == "OK 77 tls=1"
+    assert probe(s.port, verify(pki)).startswith("ERR ")  # no certificate
+    assert probe(s.port, verify(pki, certfile=str(pki["client_wrongca"]))).startswith("ERR ")
+    r = serve(f"CERTFILE {pki['good']}\nCERTPATH {pki['ca']}\nCERTREQUEST REQUEST\n")
+    assert probe(r.port, verify(pki)) == "OK 77 tls=1"  # REQUEST: none sent, still served
+    assert probe(r.port, verify(pki, certfile=str(pki["client_wrongca"]))).startswith("ERR ")
+
+
+def raw_session(port: int, data: bytes, wait: float = 1.0) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        sock.settimeout(wait)
+        got = b""
+        try:
+            while True:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+        except TimeoutError:
+            pass
+        return got
+
+
+def test_starttls_without_certificate_and_twice(pki: dict[str, Path], serve: Any) -> None:
+    plain = serve()
+    assert raw_session(plain.port, b"STARTTLS\n") == b"ERR FEATURE-NOT-CONFIGURED\n"
+    s = serve(f"CERTFILE {pki['good']}\n")
+    ctx = stdlib_ssl.create_default_context(cafile=str(pki["ca"]))
+    with socket.create_connection(("127.0.0.1", s.port), timeout=5) as sock:
+        sock.sendall(b"STARTTLS\n")
+        assert sock.recv(100) == b"OK STARTTLS\n"
+        with ctx.wrap_socket(sock, server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"STARTTLS\nGET VAR u battery.charge\n")
+            f = tls.makefile("rb")
+            assert f.readline() == b"ERR ALREADY-SSL-MODE\n"
+            assert f.readline() == b'VAR u battery.charge "77"\n'
+            assert tls.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_bytes_pipelined_after_starttls_are_not_read_in_clear(
+    pki: dict[str, Path], serve: Any
+) -> None:
+    s = serve(f"CERTFILE {pki['good']}\n")
+    got = raw_session(s.port, b"STARTTLS\nGET VAR u battery.charge\nVER\n")
+    assert got.startswith(b"OK STARTTLS\n")
+    assert b"VAR u" not in got and b"Network UPS Tools" not in got
+
+
+def test_old_protocols_and_renegotiation_are_refused(pki: dict[str, Path], serve: Any) -> None:
+    from OpenSSL import SSL
+
+    s = serve(f"CERTFILE {pki['good']}\n")
+    # TLS 1.1 and older: DISABLE_WEAK_SSL is on unless set off
+    ctx = SSL.Context(SSL.TLS_METHOD)
+    ctx.set_min_proto_version(SSL.TLS1_VERSION)
+    ctx.set_max_proto_version(SSL.TLS1_1_VERSION)
+    ctx.set_cipher_list(b"DEFAULT:@SECLEVEL=0")
+    with socket.create_connection(("127.0.0.1", s.port), timeout=5) as sock:
+        sock.sendall(b"STARTTLS\n")
+        assert sock.recv(100) == b"OK STARTTLS\n"
+        sock.settimeout(None)  # pyOpenSSL wants a blocking socket
+        conn = SSL.Connection(ctx, sock)
+        conn.set_connect_state()
+        with pytest.raises(SSL.Error):
+            conn.do_handshake()
+    # TLS 1.2 renegotiation: refused, and the session ends
+    ctx = SSL.Context(SSL.TLS_METHOD)
+    ctx.set_max_proto_version(SSL.TLS1_2_VERSION)
+    with socket.create_connection(("127.0.0.1", s.port), timeout=5) as sock:
+        sock.sendall(b"STARTTLS\n")
+        assert sock.recv(100) == b"OK STARTTLS\n"
+        sock.settimeout(None)  # pyOpenSSL wants a blocking socket
+        conn = SSL.Connection(ctx, sock)
+        conn.set_connect_state()
+        conn.do_handshake()
+        conn.renegotiate()
+        refused = False
+        try:
+            conn.do_handshake()
+            conn.send(b"VER\n")
+            conn.recv(100)
+        except (SSL.Error, OSError):
+            refused = True
+        assert refused or conn.total_renegotiations() == 0
+
+
+def test_unusable_tls_settings_stop_upsd_with_one_line(
+    pki: dict[str, Path], tmp_path: Path
+) -> None:
+    nss = tmp_path / "nssdb"
+    nss.mkdir()
+    (nss / "cert9.db").write_bytes(b"")
+    for extra, words in (
+        (f"CERTFILE {tmp_path}/missing.pem\n", "No such file"),
+        (f"CERTFILE {pki['ca']}\n", "no private key"),
+        (f"CERTPATH {nss}\nCERTIDENT upsd secret\n", "NSS database"),
+        (f"CERTFILE {pki['good']}\nCERTPATH {nss}\n", "nutwist tls import-nss"),
+    ):
+        conf = tmp_path / f"c{len(words)}"
+        conf.mkdir(exist_ok=True)
+        (conf / "ups.conf").write_text("[u]\n\tdriver = dummy-ups\n\tport = u.dev\n")
+        (conf / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {free_port()}\n{extra}")
+        (conf / "upsd.users").write_text(USERS)
+        p = subprocess.run(
+            [str(BIN / "upsd"), "-F", "-u", "root"],
+            env=nut_env(conf, tmp_path), capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        fatal = [line for line in p.stderr.splitlines() if line.startswith("Fatal error")]
+        assert p.returncode == 1 and len(fatal) == 1 and words in fatal[0], p.stderr
+
+
+def test_auth_requires_tls(pki: dict[str, Path], serve: Any) -> None:
+    s = serve(f"CERTFILE {pki['good']}\nAUTH_REQUIRES_TLS 1\n")
+    assert raw_session(s.port, b"USERNAME admin\nPASSWORD pw\n") == b"ERR ACCESS-DENIED\n" * 2
+    time.sleep(0.2)
+    assert "refused before STARTTLS" in s.log.read_text()
+
+
+# --- NUT 2.8.0 (Debian, built with NSS) ---------------------------------------------------
+
+
+def test_nut_upsc_reads_everything_from_a_tls_upsd(pki: dict[str, Path], serve: Any) -> None:
+    s = serve(f"CERTFILE {pki['good']}\n")
+    p = subprocess.run(
+        ["/usr/bin/upsc", f"u@127.0.0.1:{s.port}"], capture_output=True, text=True, timeout=30
+    )
+    assert p.returncode == 0, p.stderr
+    assert {"battery.charge: 77", "ups.status: OL", "driver.name: dummy-ups"} <= set(p.stdout.splitlines())
+
+
+def nssdb(d: Path, ca: Path) -> Path:
+    """An NSS database trusting ``ca``, as Debian's NUT reads CERTPATH."""
+    d.mkdir()
+    subprocess.run(
+        ["certutil", "-N", "-d", f"sql:{d}", "--empty-password"], check=True, capture_output=True
+    )
+    subprocess.run(
+        ["certutil", "-A", "-d", f"sql:{d}", "-n", "nutwist CA", "-t", "CT,C,C", "-i", str(ca)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return d
+
+
+@pytest.mark.skipif(
+    subprocess.run(["which", "certutil"], capture_output=True).returncode, reason="certutil missing"
+)
+def test_nut_upsmon_verifies_nutwist_upsd(pki: dict[str, Path], serve: Any, tmp_path: Path) -> None:
+    s = serve(f"CERTFILE {pki['good']}\n")
+    results = {}
+    for name, ca in (("right", pki["ca"]), ("wrong", pki["other_ca"])):
+        d = tmp_path / f"mon-{name}"
+        db = nssdb(tmp_path / f"nss-{name}", ca)
+        d.mkdir()
+        (d / "upsmon.conf").write_text(
+            f"MONITOR u@127.0.0.1:{s.port} 1 mon mp primary\n"
+            f"CERTPATH {db}\nCERTVERIFY 1\nFORCESSL 1\n"
+            'SHUTDOWNCMD "/bin/true"\nPOLLFREQ 1\n'
+        )
+        (d / "upsmon.conf").chmod(0o600)
+        script = "mount -t tmpfs none /run/nut && exec /lib/nut/upsmon -F -u root"
+        proc = NutProcess(["unshare", "-m", "sh", "-c", script], nut_env(d, s.state), d / "log")
+        time.sleep(4)
+        proc.stop()
+        results[name] = (d / "log").read_text()
+    assert "logged into UPS [u] (SSL)" in s.log.read_text()
+    assert s.log.read_text().count("logged into UPS [u]") == 1, (results, s.log.read_text())
