@@ -271,7 +271,9 @@ def test_nut_upsc_reads_everything_from_a_tls_upsd(pki: dict[str, Path], serve: 
         ["/usr/bin/upsc", f"u@127.0.0.1:{s.port}"], capture_output=True, text=True, timeout=30
     )
     assert p.returncode == 0, p.stderr
-    assert {"battery.charge: 77", "ups.status: OL", "driver.name: dummy-ups"} <= set(p.stdout.splitlines())
+    assert {"battery.charge: 77", "ups.status: OL", "driver.name: dummy-ups"} <= set(
+        p.stdout.splitlines()
+    )
 
 
 def nssdb(d: Path, ca: Path) -> Path:

@@ -206,9 +206,7 @@ class Context:
     hostname: str
 
 
-def render(
-    pieces: Sequence[Piece], ctx: Context, values: Mapping[str, str | None]
-) -> bytes:
+def render(pieces: Sequence[Piece], ctx: Context, values: Mapping[str, str | None]) -> bytes:
     """One log line (without its newline); a variable upsd did not give is ``NA``."""
     parts: list[str] = []
     for p in pieces:
@@ -303,11 +301,11 @@ def split_monhost(text: str) -> tuple[str, str, int]:
     return ups, host, port
 
 
-def _getopt(argv: list[str], optstring: str, prog: str) -> Iterator[tuple[str, str]]:
-    """POSIX getopt, one option at a time (so -h acts before a later bad option).
-
-    The operands left are stored in ``rest`` of the generator's caller via StopIteration.
-    """
+def _getopt(
+    argv: list[str], optstring: str, prog: str, operands: list[str]
+) -> Iterator[tuple[str, str]]:
+    """POSIX getopt (``+``: up to the first operand), one option at a time, so that
+    -h acts before a later bad option is complained about; ``operands`` gets the rest."""
     takes = {c: optstring[i + 1 : i + 2] == ":" for i, c in enumerate(optstring) if c not in ":+"}
     i = 0
     while i < len(argv):
@@ -339,10 +337,7 @@ def _getopt(argv: list[str], optstring: str, prog: str) -> Iterator[tuple[str, s
             yield c, ""
             j += 1
         i += 1
-    _OPERANDS[:] = argv[i:]
-
-
-_OPERANDS: list[str] = []
+    operands[:] = argv[i:]
 
 
 def usage(prog: str) -> None:
@@ -355,7 +350,8 @@ def parse_args(argv: list[str], prog: str, argv0: str) -> Options:
     tuples: list[Monitored] = []
     monhost: str | None = None
     logfn: str | None = None
-    for c, value in _getopt(argv, "+hs:l:i:f:u:Vp:FBm:", argv0):
+    rest: list[str] = []
+    for c, value in _getopt(argv, "+hs:l:i:f:u:Vp:FBm:", argv0, rest):
         if c == "h":
             usage(prog)
             raise cc.Exit(0)
@@ -383,7 +379,6 @@ def parse_args(argv: list[str], prog: str, argv0: str) -> Options:
         elif c == "B":
             opts.foreground = False
         # NUT 2.8.0 carries on after an unknown option (getopt has complained)
-    rest = list(_OPERANDS)
     if len(rest) in (1, 2):
         usage(prog)
         raise cc.Exit(0)
@@ -480,7 +475,8 @@ class Messages:
 
     def __call__(self, message: str, error: bool = False) -> None:
         if self.to_stderr:
-            sys.stdout.flush() if error else None
+            if error:
+                sys.stdout.flush()
             cc.stderr(message)
         if self.syslog_open:
             import syslog
@@ -548,16 +544,6 @@ class UpsLog:
             return e
         self._keep(addr, client)
         return None
-
-    async def connect_initial(self) -> None:
-        """Each UPS's first connection (with STARTTLS, as NUT tries); failures warn."""
-        outcome: dict[tuple[str, int], errors.NutError | None] = {}
-        for m in self.monitored:
-            if m.addr not in outcome:
-                outcome[m.addr] = await self._connect(m.addr, True)
-            err = outcome[m.addr]
-            if err is not None:
-                cc.stderr(f"Warning: initial connect failed: {err.message}")
 
     async def _reconnect(self) -> None:
         missing = {m.addr for m in self.monitored if m.addr not in self.clients}
@@ -704,7 +690,6 @@ def _become_user(pw: pwd.struct_passwd) -> None:
 
 def _background(ready_fd: int | None, messages: Messages) -> None:
     """The rest of NUT's background(): standard streams to /dev/null, a new session."""
-    sys.stdout.flush() if sys.stdout.isatty() else None
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -764,7 +749,9 @@ async def _start(
     )
     seen: dict[tuple[str, int], errors.NutError | None] = {}
     for m in opts.monitored:
-        sys.stdout.write(f"logging status of {m.monhost} to {m.logfn} ({opts.interval}s intervals)\n")
+        sys.stdout.write(
+            f"logging status of {m.monhost} to {m.logfn} ({opts.interval}s intervals)\n"
+        )
         try:
             m.ups, m.host, m.port = split_monhost(m.monhost)
         except cc.AddrError as e:
