@@ -153,6 +153,11 @@ class DummyUps(Driver):
         "mode": "dummy-once, dummy-loop (or dummy) or repeater (default: from the port)",
         "username": "repeater: upsd user to log in as (needed to forward SET and INSTCMD)",
         "password": "repeater: that user's password",
+        "certpath": "repeater: CA bundle or directory to verify the remote upsd with",
+        "certverify": "repeater: 1 to verify the remote's certificate (and require TLS)",
+        "forcessl": "repeater: 1 to require TLS",
+        "certhost": "repeater: the name the remote's certificate must carry",
+        "certfile": "repeater: client certificate PEM (certificate, chain, key)",
     }
 
     def __init__(self, *args: object, **kwargs: object) -> None:

@@ -47,6 +47,7 @@ from nutwist.drivers.core import (
     Driver,
 )
 from nutwist.model.state import fold
+from nutwist.tls.context import ClientTls, TlsConfigError
 
 #: seconds a remote request may take before the connection is given up
 REQUEST_TIMEOUT = 5.0
@@ -135,6 +136,9 @@ class Repeater:
             raise DeviceError(f"port {target!r}: expected upsname@hostname[:port]")
         self.ups, self.host, self.port = ups, host, port
         self.username, self.password = username, password
+        #: TLS from the ups.conf section (certpath, certverify, forcessl, certhost, certfile);
+        #: without them, NUT's repeater habit: STARTTLS if offered, unverified
+        self.tls = _tls_from_section(driver)
         self.request_timeout = request_timeout
         self.command_timeout = command_timeout
         self.connector = connector or self._connect_tcp
@@ -169,6 +173,10 @@ class Repeater:
         except errors.NutError as e:
             raise DeviceError(f"{self.where}: {e.message}") from None
         try:
+            try:
+                await client.secure(self.tls, self.host)
+            except TlsConfigError as e:
+                raise errors.SslError(str(e)) from None
             if self.username is not None:
                 await client.username(self.username)
             if self.password is not None:
@@ -408,3 +416,19 @@ def _unescape(enc: str) -> str:
     for c in it:
         out.append(next(it, "") if c == "\\" else c)
     return "".join(out)
+
+
+def _tls_from_section(driver: Driver) -> ClientTls | None:
+    def flag(name: str) -> bool:
+        return (driver.getval(name) or "0").strip().lower() in ("1", "yes", "on", "true")
+
+    values = {k: driver.getval(k) for k in ("certpath", "certhost", "certfile")}
+    if not any(values.values()) and not flag("certverify") and not flag("forcessl"):
+        return None
+    return ClientTls(
+        certpath=values["certpath"],
+        certverify=flag("certverify"),
+        forcessl=flag("forcessl"),
+        certhost=values["certhost"],
+        certfile=values["certfile"],
+    )
