@@ -312,3 +312,164 @@ def test_nut_upsmon_verifies_nutwist_upsd(pki: dict[str, Path], serve: Any, tmp_
         results[name] = (d / "log").read_text()
     assert "logged into UPS [u] (SSL)" in s.log.read_text()
     assert s.log.read_text().count("logged into UPS [u]") == 1, (results, s.log.read_text())
+
+
+needs_nss = pytest.mark.skipif(
+    subprocess.run(["which", "certutil", "pk12util"], capture_output=True).returncode != 0,
+    reason="certutil/pk12util (libnss3-tools) missing",
+)
+
+
+def server_nssdb(d: Path, ca: Path, server_pem: Path, password: str = "dbpw") -> Path:
+    """An NSS database as Debian's NUT upsd wants it: the CA trusted, the server key as 'upsd'."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    d.mkdir()
+    pw = d.parent / f"{d.name}.pw"
+    pw.write_text(password)
+    subprocess.run(
+        ["certutil", "-N", "-d", f"sql:{d}", "-f", str(pw)], check=True, capture_output=True
+    )
+    subprocess.run(
+        ["certutil", "-A", "-d", f"sql:{d}", "-n", "test CA", "-t", "CT,C,C", "-i", str(ca), "-f", str(pw)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    data = server_pem.read_bytes()
+    cert = x509_load(data)
+    key = serialization.load_pem_private_key(data, None)
+    p12 = pkcs12.serialize_key_and_certificates(
+        b"upsd",
+        key,
+        cert,
+        None,
+        serialization.BestAvailableEncryption(b"p12pw"),  # type: ignore[arg-type]
+    )
+    (d.parent / "s.p12").write_bytes(p12)
+    subprocess.run(
+        ["pk12util", "-i", str(d.parent / "s.p12"), "-d", f"sql:{d}", "-k", str(pw), "-W", "p12pw"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return d
+
+
+def x509_load(data: bytes) -> Any:
+    from cryptography import x509
+
+    return x509.load_pem_x509_certificate(data)
+
+
+@needs_nss
+def test_nutwist_clients_verify_nuts_nss_upsd(pki: dict[str, Path], tmp_path: Path) -> None:
+    db = server_nssdb(tmp_path / "nssdb", pki["ca"], pki["good"])
+    conf, state = tmp_path / "conf", tmp_path / "state"
+    conf.mkdir()
+    state.mkdir()
+    port = free_port()
+    (conf / "u.dev").write_text(DEV)
+    (conf / "ups.conf").write_text("[u]\n\tdriver = dummy-ups\n\tport = u.dev\n")
+    (conf / "upsd.conf").write_text(
+        f"LISTEN 127.0.0.1 {port}\nCERTPATH {db}\nCERTIDENT upsd dbpw\n"
+    )
+    (conf / "upsd.users").write_text(USERS)
+    for f in conf.iterdir():
+        f.chmod(0o600)
+    env = nut_env(conf, state)
+    from support.nut import wait_for_socket
+
+    procs = [
+        NutProcess(["/lib/nut/dummy-ups", "-a", "u", "-u", "root", "-F"], env, tmp_path / "d.log")
+    ]
+    try:
+        wait_for_socket(state / "dummy-ups-u", probe=False)
+        procs.append(NutProcess(["/lib/nut/upsd", "-u", "root", "-F"], env, tmp_path / "upsd.log"))
+        wait_for_port(port)
+        deadline = time.monotonic() + 10
+        out = ""
+        while time.monotonic() < deadline:
+            out = probe(port, verify(pki))
+            if out.startswith("OK"):
+                break
+            time.sleep(0.3)
+        assert out == "OK 77 tls=1", (out, (tmp_path / "upsd.log").read_text())
+        assert probe(port, verify(pki, certpath=str(pki["other_ca"]))).startswith("ERR SslError")
+        # the command-line clients, through nutauth.conf
+        auth = tmp_path / "nutauth.conf"
+        auth.write_text(f"CERTPATH = {pki['ca']}\nCERTVERIFY = on\nFORCESSL = on\n")
+        auth.chmod(0o600)
+        p = subprocess.run(
+            [str(BIN / "upsc"), "-A", str(auth), f"u@127.0.0.1:{port}", "battery.charge"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert (p.returncode, p.stdout) == (0, "77\n"), p.stderr
+        auth.write_text(f"CERTPATH = {pki['other_ca']}\nCERTVERIFY = on\nFORCESSL = on\n")
+        p = subprocess.run(
+            [str(BIN / "upsc"), "-A", str(auth), f"u@127.0.0.1:{port}", "battery.charge"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert p.returncode == 1 and p.stderr.startswith("Error: SSL error: ")
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+
+
+@needs_nss
+def test_import_nss_then_serve_with_the_result(
+    pki: dict[str, Path], serve: Any, tmp_path: Path
+) -> None:
+    db = server_nssdb(tmp_path / "nssdb", pki["ca"], pki["good"])
+    out = tmp_path / "pem"
+    p = subprocess.run(
+        [str(BIN / "nutwist"), "tls", "import-nss", str(db), "--out", str(out),
+         "--nickname", "upsd", "--password", "dbpw"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert f"CERTFILE {out / 'upsd.pem'}" in p.stdout and f"CERTPATH {out / 'ca.pem'}" in p.stdout
+    assert (out / "upsd.pem").stat().st_mode & 0o077 == 0
+    s = serve(f"CERTFILE {out / 'upsd.pem'}\n")
+    assert probe(s.port, verify(pki, certpath=str(out / "ca.pem"))) == "OK 77 tls=1"
+
+
+def test_tls_init_makes_files_that_work_together(serve: Any, tmp_path: Path) -> None:
+    d = tmp_path / "tls"
+    p = subprocess.run(
+        [str(BIN / "nutwist"), "tls", "init", "--dir", str(d), "--name", "localhost",
+         "--name", "127.0.0.1", "--client", "mon1"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    for key in ("ca.key", "upsd.pem", "client-mon1.pem"):
+        assert (d / key).stat().st_mode & 0o077 == 0, key
+    server_lines = [
+        line
+        for line in p.stdout.splitlines()
+        if line.startswith(("CERTFILE", "CERTPATH", "CERTREQUEST"))
+    ]
+    s = serve("\n".join(server_lines[:3]) + "\n")
+    good = {"certpath": str(d / "ca.pem"), "certverify": True, "forcessl": True}
+    assert probe(s.port, {**good, "certfile": str(d / "client-mon1.pem")}) == "OK 77 tls=1"
+    assert probe(s.port, good).startswith("ERR ")  # REQUIRE: no client certificate, no session
+    again = subprocess.run(
+        [str(BIN / "nutwist"), "tls", "init", "--dir", str(d)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 1 and "exists; use --force" in again.stderr
+
+
+def test_pynutclient_over_starttls(pki: dict[str, Path], serve: Any) -> None:
+    from PyNUTClient.PyNUT import PyNUTClient
+
+    s = serve(f"CERTFILE {pki['good']}\n")
+    c = PyNUTClient(
+        host="127.0.0.1", port=s.port, login="admin", password="pw", use_ssl=True,
+        ca_file=str(pki["ca"]), cert_verify=True, force_ssl=True, timeout=10,
+    )  # fmt: skip
+    assert c.GetUPSVars("u")[b"battery.charge"] == b"77"
+    with pytest.raises(Exception):  # noqa: B017 - PyNUT raises its own or ssl's errors
+        PyNUTClient(
+            host="127.0.0.1", port=s.port, use_ssl=True, ca_file=str(pki["other_ca"]),
+            cert_verify=True, force_ssl=True, timeout=10,
+        )  # fmt: skip

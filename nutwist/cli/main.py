@@ -78,7 +78,64 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.add_argument("-f", dest="file", help="upsmon.conf to read (default: <confdir>/upsmon.conf)")
     ex.set_defaults(func=_explain)
+    tls = sub.add_parser(
+        "tls", help="certificates for TLS links", description="Make or convert TLS files."
+    )
+    tsub = tls.add_subparsers(dest="tls_command", metavar="ACTION")
+    ti = tsub.add_parser(
+        "init",
+        help="make a CA, a server certificate and client certificates",
+        description="Write ca.pem, ca.key, upsd.pem and client-NAME.pem (keys mode 0600) and "
+        "print the upsd.conf, upsmon.conf and nutauth.conf lines to use them.",
+    )
+    ti.add_argument(
+        "--dir", default="nut-tls", help="where to write the files (default: ./nut-tls)"
+    )
+    ti.add_argument("--name", action="append", default=[], help="server DNS name or IP (repeat)")
+    ti.add_argument(
+        "--client", action="append", default=[], help="client certificate to make (repeat)"
+    )
+    ti.add_argument("--force", action="store_true", help="replace existing files")
+    ti.set_defaults(func=_tls_init)
+    tn = tsub.add_parser(
+        "import-nss",
+        help="convert a Debian NUT NSS database to PEM files",
+        description="Export the trusted CAs and the server certificate with its key from an NSS "
+        "database (certutil/pk12util from libnss3-tools) to ca.pem and upsd.pem.",
+    )
+    tn.add_argument("dbdir", help="the NSS database directory (NUT's CERTPATH)")
+    tn.add_argument("--out", default="nut-tls", help="where to write ca.pem and upsd.pem")
+    tn.add_argument("--nickname", help="the server certificate's name (NUT's CERTIDENT name)")
+    tn.add_argument("--password", help="the database password (NUT's CERTIDENT password)")
+    tn.add_argument("--force", action="store_true", help="replace existing files")
+    tn.set_defaults(func=_tls_import)
     return parser
+
+
+def _tls_init(args: argparse.Namespace) -> int:
+    from nutwist.tls import tool
+
+    try:
+        print("\n".join(tool.init(args.dir, args.name, args.client, args.force)))
+    except (tool.ToolError, OSError) as e:
+        print(f"nutwist tls init: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _tls_import(args: argparse.Namespace) -> int:
+    from nutwist.tls import tool
+
+    try:
+        print(
+            "\n".join(
+                tool.import_nss(args.dbdir, args.out, args.nickname, args.password, args.force)
+            )
+        )
+    except (tool.ToolError, OSError, ValueError) as e:
+        print(f"nutwist tls import-nss: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
