@@ -473,3 +473,39 @@ def test_pynutclient_over_starttls(pki: dict[str, Path], serve: Any) -> None:
             host="127.0.0.1", port=s.port, use_ssl=True, ca_file=str(pki["other_ca"]),
             cert_verify=True, force_ssl=True, timeout=10,
         )  # fmt: skip
+
+
+def tls_lines(
+    port: int, pki: dict[str, Path], send: bytes, n: int, client: Path | None
+) -> list[bytes]:
+    ctx = stdlib_ssl.create_default_context(cafile=str(pki["ca"]))
+    if client is not None:
+        ctx.load_cert_chain(str(client))
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"STARTTLS\n")
+        assert sock.recv(100) == b"OK STARTTLS\n"
+        with ctx.wrap_socket(sock, server_hostname="127.0.0.1") as tls:
+            tls.sendall(send)
+            f = tls.makefile("rb")
+            return [f.readline() for _ in range(n)]
+
+
+def test_a_client_certificate_can_stand_in_for_the_password(
+    pki: dict[str, Path], serve: Any
+) -> None:
+    s = serve(f"CERTFILE {pki['good']}\nCERTPATH {pki['ca']}\nCERTREQUEST REQUEST\n")
+    (s.conf / "upsd.users").write_text(
+        USERS + "[certmon]\n\tcertificate = client\n\tupsmon primary\n"
+    )
+    subprocess.run(
+        [str(BIN / "upsd"), "-c", "reload"], env=nut_env(s.conf, s.state), capture_output=True
+    )
+    s.proc.proc.send_signal(1)  # SIGHUP: reload upsd.users
+    time.sleep(0.5)
+    with_cert = tls_lines(s.port, pki, b"USERNAME certmon\nLOGIN u\n", 2, pki["client"])
+    assert with_cert == [b"OK\n", b"OK\n"]
+    without = tls_lines(s.port, pki, b"USERNAME certmon\nLOGIN u\n", 2, None)
+    assert without == [b"OK\n", b"ERR PASSWORD-REQUIRED\n"]
+    # another user's name with this certificate gets nothing
+    other = tls_lines(s.port, pki, b"USERNAME mon\nLOGIN u\n", 2, pki["client"])
+    assert other == [b"OK\n", b"ERR PASSWORD-REQUIRED\n"]

@@ -33,6 +33,9 @@ class User:
     instcmds: set[str] = field(default_factory=set)
     #: primary, secondary, master or slave, as written
     upsmon: str | None = None
+    #: nutwist extension: the CN of a client certificate (verified by upsd, CERTREQUEST)
+    #: that stands in for the password on a TLS connection
+    certificate: str | None = None
 
     def has_action(self, action: str) -> bool:
         return action.lower() in self.actions
@@ -116,12 +119,17 @@ def parse(source: Source) -> UsersConf:
                 continue
             user.upsmon = values[0].lower()
             user.actions.update(UPSMON_GRANTS[user.upsmon])
+        elif key == "certificate":
+            if values is None or len(values) != 1:
+                diags.error(n, "certificate: expected 'certificate = <client certificate CN>'")
+                continue
+            user.certificate = values[0]
         elif key == "allowfrom":
             diags.warning(n, "allowfrom is no longer supported - use LISTEN and hosts.allow")
         else:
             diags.warning(n, f"unknown directive '{first}' in [{user.name}]")
     for u in conf.users.values():
-        if u.password is None:
+        if u.password is None and u.certificate is None:
             diags.warning(u.lineno, f"user {u.name} has no password and can never log in")
     return conf
 

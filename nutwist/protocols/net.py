@@ -221,10 +221,26 @@ class NetServerProtocol(protocol.Protocol):
     def check_user(self) -> None:
         if self.username is None:
             raise NutError("USERNAME-REQUIRED")
-        if self.password is None:
+        if self.password is None and not self.certificate_is(self.username):
             raise NutError("PASSWORD-REQUIRED")
         if not self.state.acl_allows(self.username, self.addr):
             raise NutError("ACCESS-DENIED")
+
+    def certificate_is(self, username: str) -> bool:
+        """A verified client certificate on this TLS link names this upsd.users user
+        (its ``certificate =`` CN): an extension that stands in for the password."""
+        if not self.ssl or not self.state.conf.certrequest:
+            return False
+        user = self.state.users.get(username)
+        if user is None or user.certificate is None:
+            return False
+        try:
+            cert = self.transport.getPeerCertificate()  # type: ignore[union-attr]
+        except Exception:
+            return False
+        if cert is None:
+            return False
+        return bool(user.certificate == cert.get_subject().CN)
 
     def user_may(self, action: str) -> bool:
         """The user exists, the password matches, and the action is granted."""

