@@ -509,3 +509,26 @@ def test_a_client_certificate_can_stand_in_for_the_password(
     # another user's name with this certificate gets nothing
     other = tls_lines(s.port, pki, b"USERNAME mon\nLOGIN u\n", 2, pki["client"])
     assert other == [b"OK\n", b"ERR PASSWORD-REQUIRED\n"]
+
+
+def test_nutwist_upsmon_verifies_its_upsd(pki: dict[str, Path], serve: Any, tmp_path: Path) -> None:
+    s = serve(f"CERTFILE {pki['good']}\n")
+    for name, ca in (("right", pki["ca"]), ("wrong", pki["other_ca"])):
+        d = tmp_path / f"mon-{name}"
+        d.mkdir()
+        (d / "upsmon.conf").write_text(
+            f"MONITOR u@127.0.0.1:{s.port} 1 mon mp primary\n"
+            f"CERTPATH {ca}\nCERTVERIFY 1\nFORCESSL 1\n"
+            'SHUTDOWNCMD "/bin/true"\nPOLLFREQ 1\n'
+        )
+        (d / "upsmon.conf").chmod(0o600)
+        env = dict(nut_env(d, s.state), NUT_ALTPIDPATH=str(d))
+        proc = NutProcess([str(BIN / "upsmon"), "-F", "-u", "root"], env, d / "log")
+        time.sleep(3)
+        proc.stop()
+    log = s.log.read_text()
+    assert log.count("logged into UPS [u] (SSL)") == 1, log
+    assert (
+        "Can not connect to NUT server 127.0.0.1 in SSL"
+        in (tmp_path / "mon-wrong" / "log").read_text()
+    )
