@@ -269,6 +269,11 @@ class Tokenizer:
         m = self._m
         return len(self._pending) + len(m.word) + sum(len(a) for a in m.args)
 
+    @property
+    def idle(self) -> bool:
+        """No line is under way (nothing buffered, not inside quotes or a word)."""
+        return self._m.fresh and not self._pending
+
     def take_pending(self) -> bytes | None:
         """Hand back a held partial plain line (b"" if none), or None mid-word/quote.
 
