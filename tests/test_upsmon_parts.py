@@ -257,3 +257,15 @@ def test_explain_shutdown_command_with_upsd_unreachable(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     assert "unreachable: Connection failure: Connection refused" in p.stdout
     assert "Decision: no shutdown" in p.stdout
+
+
+def test_an_unwritable_powerdownflag_never_stops_the_shutdown(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "ran"
+    flag = tmp_path / "no" / "such" / "dir" / "killpower"
+    c = conf(f'SHUTDOWNCMD "echo ran >> {out}"\nPOWERDOWNFLAG {flag}\n')
+    assert helper.run_shutdown(c) == 0
+    assert out.read_text() == "ran\n"
+    err = capfd.readouterr().err
+    assert "cannot write POWERDOWNFLAG" in err and len(err.strip().splitlines()) == 1

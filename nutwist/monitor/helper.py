@@ -55,8 +55,19 @@ def clear_powerdownflag(path: str | None) -> str | None:
 
 
 def run_shutdown(conf: UpsmonConf) -> int:
-    """Write the flag and run SHUTDOWNCMD through the shell (both halves use this)."""
-    write_powerdownflag(conf.powerdownflag)
+    """Write the flag and run SHUTDOWNCMD through the shell (both halves use this).
+
+    A flag that cannot be written (a full or read-only filesystem) is reported on
+    one line and never stops the shutdown itself.
+    """
+    try:
+        write_powerdownflag(conf.powerdownflag)
+    except OSError as e:
+        sys.stderr.write(
+            f"upsmon: cannot write POWERDOWNFLAG {conf.powerdownflag}: {e.strerror}; "
+            "shutting down anyway (the UPS will not be told to cut power)\n"
+        )
+        sys.stderr.flush()
     if not conf.shutdowncmd:
         return 0
     return subprocess.call(["/bin/sh", "-c", conf.shutdowncmd])
