@@ -197,7 +197,16 @@ def build_service(conf: UpsmonConf, path: str, single: bool) -> Any:
         sock = start_helper(conf)
 
         class _HelperLink(protocol.Protocol):
+            done: Any = None
+
+            def dataReceived(self, data: bytes) -> None:
+                # the helper ran SHUTDOWNCMD
+                if b"\x02" in data and self.done is not None and not self.done.called:
+                    self.done.callback(None)
+
             def connectionLost(self, reason: Any = None) -> None:
+                if self.done is not None and not self.done.called:
+                    self.done.callback(None)
                 svc = holder.get("svc")
                 if svc is not None and svc.running and not svc.shutting_down:
                     svc.parent_died()
@@ -211,9 +220,15 @@ def build_service(conf: UpsmonConf, path: str, single: bool) -> Any:
         del transport
         sock.close()  # the reactor holds its own copy of the descriptor
 
-        def shutdown() -> None:
-            if link.transport is not None:
-                link.transport.write(b"\x01")
+        def shutdown() -> Any:
+            """Ask the helper; done when it says SHUTDOWNCMD ran (or is gone)."""
+            from twisted.internet import defer
+
+            if link.transport is None:
+                return None
+            link.done = defer.Deferred()
+            link.transport.write(b"\x01")
+            return link.done
 
     svc = UpsmonService(conf, reactor, shutdown=shutdown, on_exit=on_exit)
     holder["svc"] = svc

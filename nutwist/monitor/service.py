@@ -35,7 +35,7 @@ SYNC_INTERVAL = 0.25
 #: NOPARENT repeats this often while the privileged side is gone
 NOPARENT_EVERY = 120.0
 #: the longest wait between two attempts to reach an upsd that is down
-MAX_BACKOFF = 30.0
+MAX_BACKOFF = 8.0
 SHUTDOWN_TEXT = "Executing automatic power-fail shutdown"
 
 
@@ -171,7 +171,7 @@ class UpsmonService(Service):
             client = await self.connector(mon.host, mon.port)
         except errors.NutError as e:
             self.log.error("UPS [{ups}]: connect failed: {err}", ups=track.system, err=e.message)
-            # back off: 1, 2, 4 ... 30 s between attempts (NUT tries at every poll)
+            # back off: 1, 2, 4, 8 s between attempts (NUT tries at every poll)
             self._backoff[track.system] = (failures + 1, now + min(2.0**failures, MAX_BACKOFF))
             self.logic.gone(track)
             return None
