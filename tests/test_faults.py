@@ -386,3 +386,69 @@ def test_powerdownflag_on_a_read_only_place(tmp_path: Path) -> None:
     assert len(shutdowns(mon)) == 1
     assert "cannot write POWERDOWNFLAG /proc/nutwist-killpower" in (mon / "upsmon.log").read_text()
     print("\n[fault] POWERDOWNFLAG on /proc (read-only): one clear line, SHUTDOWNCMD ran")
+
+
+def test_network_cut_on_battery_follows_deadtime_as_nut(tmp_path: Path) -> None:
+    """Both upsmons watch as secondaries; upsd freezes (SIGSTOP: the network is cut)."""
+    from support.nut import have_nut
+
+    if not have_nut("upsd", "dummy-ups", "upsmon"):
+        pytest.skip("NUT 2.8.0's programs are not installed")
+    port = free_port()
+    conf = write_conf(
+        tmp_path / "conf",
+        {
+            "u.seq": "ups.status: OL\nTIMER 3\nups.status: OB\nTIMER 600\n",
+            "ups.conf": "[u]\n\tdriver = dummy-ups\n\tport = u.seq\n\tmode = dummy-once\n",
+            "upsd.conf": f"LISTEN 127.0.0.1 {port}\n",
+            "upsd.users": USERS,
+        },
+    )
+    state = tmp_path / "state"
+    state.mkdir()
+    env = nut_env(conf, state)
+    procs = [
+        NutProcess(["/lib/nut/dummy-ups", "-a", "u", "-u", "root", "-F"], env, tmp_path / "d.log")
+    ]
+    wait_for_socket(state / "dummy-ups-u", probe=False)
+    upsd = NutProcess(["/lib/nut/upsd", "-u", "root", "-F"], env, tmp_path / "upsd.log")
+    procs.append(upsd)
+    wait_for_port(port)
+    ours, theirs = (
+        upsmon_dir(tmp_path / "ours", port, ""),
+        upsmon_dir(tmp_path / "theirs", port, ""),
+    )
+    procs.append(start_upsmon(ours, state))
+    script = "mount -t tmpfs none /run/nut && exec /lib/nut/upsmon -F -u root"
+    procs.append(
+        NutProcess(
+            ["unshare", "-m", "sh", "-c", script], nut_env(theirs, state), theirs / "upsmon.log"
+        )
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not (
+            "ONBATT" in events(ours) and "ONBATT" in events(theirs)
+        ):
+            time.sleep(0.2)
+        time.sleep(1)
+        os.kill(upsd.proc.pid, signal.SIGSTOP)
+        cut = time.time()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (shutdowns(ours) and shutdowns(theirs)):
+            time.sleep(0.2)
+    finally:
+        try:
+            os.kill(upsd.proc.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+        for p in reversed(procs):
+            p.stop()
+    assert len(shutdowns(ours)) == 1 and len(shutdowns(theirs)) == 1, (events(ours), events(theirs))
+    t_ours, t_theirs = shutdowns(ours)[0] - cut, shutdowns(theirs)[0] - cut
+    assert abs(t_ours - t_theirs) <= 2.0  # one POLLFREQ, plus whole-second clocks in NUT
+    assert events(ours)[:1] == events(theirs)[:1] == ["ONBATT"]
+    print(
+        f"\n[fault] network cut on battery (upsd frozen): nutwist shut down {t_ours:.1f} s after, "
+        f"NUT {t_theirs:.1f} s after; notifications nutwist {events(ours)}, NUT {events(theirs)}"
+    )

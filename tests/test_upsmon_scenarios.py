@@ -476,3 +476,50 @@ def test_reconnects_back_off_and_recover(tmp_path: Path) -> None:
     lab.down = False
     lab.run(12, step=1)
     assert rec.types()[-1] == "COMMOK" and downs == []
+
+
+class JumpyClock(Clock):
+    """A clock whose reading can be stepped back and forth (suspend, NTP) without
+    moving the timers: what time.time() does to a real process."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offset = 0.0
+
+    def seconds(self) -> float:
+        return super().seconds() + self.offset
+
+
+@pytest.mark.parametrize("jump", [-3600.0, 3600.0, -30.0, 30.0])
+def test_clock_jumps_never_shut_down_a_host_on_line(tmp_path: Path, jump: float) -> None:
+    lab = Lab(tmp_path)
+    lab.clock = JumpyClock()  # before any service exists
+    lab.state.clock = lab.clock
+    for d in lab.drivers.values():
+        d.clock = lab.clock
+    _, rec, downs = lab.upsmon(mon("secondary"))
+    lab.run(5)
+    lab.clock.offset += jump
+    lab.run(30)
+    assert downs == []
+    assert "COMMBAD" not in rec.types()
+
+
+def test_clock_jump_forward_on_battery_keeps_nuts_rules(tmp_path: Path) -> None:
+    """On battery, a forward step is time passing: it may hasten the secondary's HOSTSYNC
+    wait once LB shows, but a UPS still answering is never promoted by DEADTIME."""
+    lab = Lab(tmp_path)
+    lab.clock = JumpyClock()
+    lab.state.clock = lab.clock
+    for d in lab.drivers.values():
+        d.clock = lab.clock
+    _, rec, downs = lab.upsmon(mon("secondary"))
+    lab.run(3)
+    lab.status("OB")
+    lab.run(3)
+    lab.clock.offset += 3600
+    lab.run(10)
+    assert downs == []  # polled all along: OB alone is never critical
+    lab.status("OB LB")
+    lab.run(10)
+    assert len(downs) == 1

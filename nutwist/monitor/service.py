@@ -28,8 +28,9 @@ from nutwist.monitor.logic import MonitorLogic, UpsTrack
 from nutwist.monitor.notify import Notifier
 from nutwist.tls.context import client_tls_for_upsmon
 
-#: NUT's poll timeout (alarm(10) around each poll)
-POLL_TIMEOUT = 10.0
+#: NUT's client library gives up on an answer after 5 s (DEFAULT_NETWORK_TIMEOUT);
+#: its alarm(10) around a poll never comes into play before that
+POLL_TIMEOUT = 5.0
 #: how often the primary counts the secondaries still logged in
 SYNC_INTERVAL = 0.25
 #: NOPARENT repeats this often while the privileged side is gone
