@@ -513,7 +513,7 @@ def test_clock_jump_forward_on_battery_keeps_nuts_rules(tmp_path: Path) -> None:
     lab.state.clock = lab.clock
     for d in lab.drivers.values():
         d.clock = lab.clock
-    _, rec, downs = lab.upsmon(mon("secondary"))
+    _, _rec, downs = lab.upsmon(mon("secondary"))
     lab.run(3)
     lab.status("OB")
     lab.run(3)

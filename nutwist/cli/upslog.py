@@ -418,7 +418,7 @@ class Fatal(Exception):
 class LogFile:
     """One log target, shared by every UPS that logs to it."""
 
-    def __init__(self, name: str, stdout: IO[str] | None = None) -> None:
+    def __init__(self, name: str, stdout: Any = None) -> None:
         self.name = name
         self._stdout = stdout
         self._fh: IO[bytes] | None = None
@@ -447,7 +447,7 @@ class LogFile:
         if self.is_stdout:
             out = self._stdout or sys.stdout
             out.flush()
-            out.buffer.write(line + b"\n")  # type: ignore[attr-defined]
+            out.buffer.write(line + b"\n")
             out.flush()
             return
         if self._fh is not None:
@@ -796,8 +796,9 @@ async def _start(
 
 def run(opts: Options, prog: str) -> NoReturn:
     ready_fd = None if opts.stays_foreground else _fork_and_wait()
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed
 
+    reactor: Any = installed
     messages = Messages()
     status = [0]
 
@@ -815,10 +816,10 @@ def run(opts: Options, prog: str) -> NoReturn:
 
     def go() -> None:
         d = defer.Deferred.fromCoroutine(main())
-        d.addBoth(lambda _: reactor.stop())  # type: ignore[attr-defined]
+        d.addBoth(lambda _: reactor.stop())
 
-    reactor.callWhenRunning(go)  # type: ignore[attr-defined]
-    reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+    reactor.callWhenRunning(go)
+    reactor.run(installSignalHandlers=False)
     sys.stdout.flush()
     sys.exit(status[0])
 
