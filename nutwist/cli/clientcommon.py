@@ -336,3 +336,55 @@ async def secure(
         fatal(f"Error: {e}")
     except TlsConfigError as e:
         fatal(f"Error: {e}")
+
+
+def admin_options(
+    argv: list[str],
+    optstring: str,
+    usage: Callable[[], None],
+    version: Callable[[], object],
+    **own: str,
+) -> tuple[dict[str, Any], list[str]]:
+    """upsrw's and upscmd's shared options: -u -p -w -t -A (-h, -V, unknown: help).
+
+    ``own`` maps a program's own letters to the key they set: a letter followed by
+    ``:`` in ``optstring`` stores its argument, else True.
+    """
+    opts: dict[str, Any] = {
+        "user": None,
+        "password": None,
+        "wait": False,
+        "timeout": DEFAULT_TRACKING_TIMEOUT,
+        "authconf": None,
+        **{key: None for key in own.values()},
+    }
+    found, args = getopt(argv, optstring, sys.argv[0])
+    common = {"u": "user", "p": "password", "A": "authconf"}
+    for c, value in found:
+        if c in common:
+            opts[common[c]] = value
+        elif c == "t":
+            opts["timeout"] = parse_timeout(value)
+        elif c == "w":
+            opts["wait"] = True
+        elif c in own:
+            opts[own[c]] = value if f"{c}:" in optstring else True
+        elif c == "V":
+            version()
+            raise Exit(0)
+        else:
+            usage()
+            raise Exit(0)
+    return opts, args
+
+
+def main_with(
+    parse: Callable[[], tuple[dict[str, Any], list[str]]], run_: Callable[..., Any]
+) -> None:
+    """Parse the options (help and errors exit here), then run on the reactor."""
+    try:
+        opts, args = parse()
+    except Exit as e:
+        sys.stdout.flush()
+        sys.exit(e.status)
+    run(lambda reactor: run_(reactor, opts, args))

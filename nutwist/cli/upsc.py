@@ -141,12 +141,7 @@ async def run(reactor: Any, opts: dict[str, Any], args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    try:
-        opts, args = parse_args(argv)
-    except cc.Exit as e:
-        sys.stdout.flush()
-        sys.exit(e.status)
-    cc.run(lambda reactor: run(reactor, opts, args))
+    cc.main_with(lambda: parse_args(argv), run)
 
 
 if __name__ == "__main__":

@@ -85,38 +85,16 @@ async def run(reactor: Any, opts: dict[str, Any], args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    opts: dict[str, Any] = {
-        "list": False,
-        "user": None,
-        "password": None,
-        "wait": False,
-        "timeout": cc.DEFAULT_TRACKING_TIMEOUT,
-    }
-    try:
-        found, args = cc.getopt(argv, "+lhu:p:t:wVA:", sys.argv[0])
-        for c, value in found:
-            if c == "l":
-                opts["list"] = True
-            elif c == "u":
-                opts["user"] = value
-            elif c == "p":
-                opts["password"] = value
-            elif c == "t":
-                opts["timeout"] = cc.parse_timeout(value)
-            elif c == "w":
-                opts["wait"] = True
-            elif c == "A":
-                opts["authconf"] = value
-            elif c == "V":
-                cc.stderr(cc.banner("upscmd"))
-                raise cc.Exit(0)
-            else:
-                usage()
-                raise cc.Exit(0)
-    except cc.Exit as e:
-        sys.stdout.flush()
-        sys.exit(e.status)
-    cc.run(lambda reactor: run(reactor, opts, args))
+    cc.main_with(
+        lambda: cc.admin_options(
+            argv,
+            "+lhu:p:t:wVA:",
+            usage,
+            lambda: cc.stderr(cc.banner("upscmd")),  # NUT's upscmd says it on stderr
+            l="list",
+        ),
+        run,
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Mapping
 
 from nutwist import paths
 from nutwist.config import confset
@@ -39,6 +40,25 @@ def alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def signal_running(command: str, table: Mapping[str, int], pid: int | None, path: str) -> int:
+    """``-c <command>``: the signal for it, to ``-P <pid>`` or the pid in ``path`` (NUT's words)."""
+    sig = table.get(command)
+    if sig is None:
+        print(f"Error: unknown command '{command}' (use {' or '.join(table)})", file=sys.stderr)
+        return 1
+    if pid is None:
+        pid = read_pid(path)
+    if pid is None:
+        print(f"Can't open {path}: No such file or directory", file=sys.stderr)
+        return 1
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        print(f"Can't send signal to PID {pid}: No such process", file=sys.stderr)
+        return 1
+    return 0
 
 
 def usage() -> str:
@@ -86,20 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         print("Error: -i and -p are deprecated, use LISTEN in upsd.conf", file=sys.stderr)
         return 1
     if args.command is not None:
-        sig = {"reload": signal.SIGHUP, "stop": signal.SIGTERM}.get(args.command)
-        if sig is None:
-            print(f"Error: unknown command '{args.command}' (use reload or stop)", file=sys.stderr)
-            return 1
-        pid = args.pid if args.pid is not None else read_pid(pidfile())
-        if pid is None:
-            print(f"Can't open {pidfile()}: No such file or directory", file=sys.stderr)
-            return 1
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            print(f"Can't send signal to PID {pid}: No such process", file=sys.stderr)
-            return 1
-        return 0
+        return signal_running(
+            args.command, {"reload": signal.SIGHUP, "stop": signal.SIGTERM}, args.pid, pidfile()
+        )
     old = read_pid(pidfile())
     if old is not None and old != os.getpid() and alive(old):
         print("Fatal error: A previous upsd instance is already running!", file=sys.stderr)

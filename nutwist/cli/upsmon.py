@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from nutwist import __version__, paths
-from nutwist.cli.upsd import alive, read_pid
+from nutwist.cli.upsd import alive, read_pid, signal_running
 from nutwist.config.upsmon import UpsmonConf
 from nutwist.config.upsmon import load as load_upsmon
 
@@ -119,25 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         print(usage())
         return 0
     if args.command is not None:
-        sig = {"fsd": signal.SIGUSR1, "stop": signal.SIGTERM, "reload": signal.SIGHUP}.get(
-            args.command
-        )
-        if sig is None:
-            print(
-                f"Error: unknown command '{args.command}' (use fsd, stop or reload)",
-                file=sys.stderr,
-            )
-            return 1
-        pid = args.pid if args.pid is not None else read_pid(pidfile())
-        if pid is None:
-            print(f"Can't open {pidfile()}: No such file or directory", file=sys.stderr)
-            return 1
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            print(f"Can't send signal to PID {pid}: No such process", file=sys.stderr)
-            return 1
-        return 0
+        table = {"fsd": signal.SIGUSR1, "stop": signal.SIGTERM, "reload": signal.SIGHUP}
+        return signal_running(args.command, table, args.pid, pidfile())
     path = args.file or os.path.join(paths.confpath(), "upsmon.conf")
     conf = load_conf(path)
     if conf is None:

@@ -166,40 +166,17 @@ async def run(reactor: Any, opts: dict[str, Any], args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    opts: dict[str, Any] = {
-        "set": None,
-        "user": None,
-        "password": None,
-        "wait": False,
-        "timeout": cc.DEFAULT_TRACKING_TIMEOUT,
-    }
-    try:
-        found, args = cc.getopt(argv, "+hls:p:t:u:wVA:", sys.argv[0])
-        for c, value in found:
-            if c == "s":
-                opts["set"] = value
-            elif c == "l":
-                pass  # listing is what upsrw does without -s
-            elif c == "u":
-                opts["user"] = value
-            elif c == "p":
-                opts["password"] = value
-            elif c == "t":
-                opts["timeout"] = cc.parse_timeout(value)
-            elif c == "w":
-                opts["wait"] = True
-            elif c == "A":
-                opts["authconf"] = value
-            elif c == "V":
-                sys.stdout.write(cc.banner("upsrw") + "\n")
-                raise cc.Exit(0)
-            else:
-                usage()
-                raise cc.Exit(0)
-    except cc.Exit as e:
-        sys.stdout.flush()
-        sys.exit(e.status)
-    cc.run(lambda reactor: run(reactor, opts, args))
+    cc.main_with(
+        lambda: cc.admin_options(
+            argv,
+            "+hls:p:t:u:wVA:",
+            usage,
+            lambda: sys.stdout.write(cc.banner("upsrw") + "\n"),
+            s="set",
+            l="listing",  # what upsrw does without -s anyway
+        ),
+        run,
+    )
 
 
 if __name__ == "__main__":
