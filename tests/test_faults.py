@@ -243,6 +243,19 @@ def test_a_driver_flooding_updates(tmp_path: Path) -> None:
     )
 
 
+def nutwist_server(tmp_path: Path, files: dict[str, str]) -> tuple[int, Path, Path, NutProcess]:
+    """``twistd nut upsd`` on a free port with these files (plus upsd.conf and upsd.users)."""
+    port = free_port()
+    conf = write_conf(
+        tmp_path / "conf", {**files, "upsd.conf": f"LISTEN 127.0.0.1 {port}\n", "upsd.users": USERS}
+    )
+    state = tmp_path / "state"
+    state.mkdir()
+    upsd = start_nutwist_upsd(conf, state, tmp_path / "upsd.log")
+    wait_for_port(port)
+    return port, conf, state, upsd
+
+
 def upsmon_dir(d: Path, port: int, extra: str, role: str = "secondary") -> Path:
     user, pw = ("mon", "mp") if role == "primary" else ("sec", "s")
     d.mkdir(parents=True)
@@ -277,20 +290,10 @@ def start_upsmon(d: Path, state: Path) -> NutProcess:
 
 
 def test_upsd_killed_and_restarted_while_on_line(tmp_path: Path) -> None:
-    port = free_port()
-    conf = write_conf(
-        tmp_path / "conf",
-        {
-            "u.dev": "ups.status: OL\n",
-            "ups.conf": "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n",
-            "upsd.conf": f"LISTEN 127.0.0.1 {port}\n",
-            "upsd.users": USERS,
-        },
+    port, conf, state, upsd = nutwist_server(
+        tmp_path,
+        {"u.dev": "ups.status: OL\n", "ups.conf": "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n"},
     )
-    state = tmp_path / "state"
-    state.mkdir()
-    upsd = start_nutwist_upsd(conf, state, tmp_path / "upsd.log")
-    wait_for_port(port)
     mon = upsmon_dir(tmp_path / "mon", port, "")
     monitor = start_upsmon(mon, state)
     try:
@@ -319,20 +322,13 @@ def test_upsd_killed_and_restarted_while_on_line(tmp_path: Path) -> None:
 
 
 def test_a_hanging_notifycmd_never_delays_the_shutdown(tmp_path: Path) -> None:
-    port = free_port()
-    conf = write_conf(
-        tmp_path / "conf",
+    port, _, state, upsd = nutwist_server(
+        tmp_path,
         {
             "u.seq": "ups.status: OL\nTIMER 2\nups.status: OB\nTIMER 2\nups.status: OB LB\nTIMER 600\n",
             "ups.conf": "[u]\n\tdriver = dummy-ups\n\tport = u.seq\n\tmode = dummy-once\n",
-            "upsd.conf": f"LISTEN 127.0.0.1 {port}\n",
-            "upsd.users": USERS,
         },
     )
-    state = tmp_path / "state"
-    state.mkdir()
-    upsd = start_nutwist_upsd(conf, state, tmp_path / "upsd.log")
-    wait_for_port(port)
     mon = upsmon_dir(tmp_path / "mon", port, "", role="primary")
     text = (
         (mon / "upsmon.conf")
@@ -357,20 +353,10 @@ def test_a_hanging_notifycmd_never_delays_the_shutdown(tmp_path: Path) -> None:
 
 
 def test_powerdownflag_on_a_read_only_place(tmp_path: Path) -> None:
-    port = free_port()
-    conf = write_conf(
-        tmp_path / "conf",
-        {
-            "u.dev": "ups.status: OB LB\n",
-            "ups.conf": "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n",
-            "upsd.conf": f"LISTEN 127.0.0.1 {port}\n",
-            "upsd.users": USERS,
-        },
+    port, _, state, upsd = nutwist_server(
+        tmp_path,
+        {"u.dev": "ups.status: OB LB\n", "ups.conf": "[u]\n\tdriver = dummy-ups\n\tport = u.dev\n"},
     )
-    state = tmp_path / "state"
-    state.mkdir()
-    upsd = start_nutwist_upsd(conf, state, tmp_path / "upsd.log")
-    wait_for_port(port)
     mon = upsmon_dir(
         tmp_path / "mon", port, "POWERDOWNFLAG /proc/nutwist-killpower\n", role="primary"
     )
