@@ -287,6 +287,18 @@ async def enable_tracking(client: Any, what: str) -> None:
         fatal(f"Enabling {what} status tracking failed. upsd answered: {reply}")
 
 
+async def request_and_report(reactor: Any, client: Any, line: str, opts: dict[str, Any]) -> None:
+    """SET VAR or INSTCMD as upsrw/upscmd send it: anything but ``OK...`` is fatal; then
+    the answer (or, with -w, the tracked result) goes to stderr."""
+    try:
+        reply = await client.raw(line)
+    except errors.ServerError as e:
+        reply = e.reply
+    if not reply.startswith("OK"):
+        fatal(f"Unexpected response from upsd: {reply}")
+    await report_result(reactor, client, reply, opts["wait"], opts["timeout"])
+
+
 async def report_result(
     reactor: Any, client: Any, reply: str, tracking: bool, timeout: int
 ) -> None:

@@ -72,13 +72,7 @@ async def run(reactor: Any, opts: dict[str, Any], args: list[str]) -> int:
         from nutwist.client.protocol import word
 
         line += " " + word(args[2])
-    try:
-        reply = await client.raw(line)
-    except errors.ServerError as e:
-        reply = e.reply
-    if not reply.startswith("OK"):
-        cc.fatal(f"Unexpected response from upsd: {reply}")
-    await cc.report_result(reactor, client, reply, opts["wait"], opts["timeout"])
+    await cc.request_and_report(reactor, client, line, opts)
     await client.logout()
     return 0
 

@@ -139,13 +139,9 @@ async def set_var(reactor: Any, client: NutClient, ups: str, opts: dict[str, Any
         cc.fatal("Error: old variable names are not supported")
     if opts["wait"]:
         await cc.enable_tracking(client, "set variable")
-    try:
-        reply = await client.raw(f'SET VAR {ups} {word(name)} "{encode(value)}"')
-    except errors.ServerError as e:
-        reply = e.reply
-    if not reply.startswith("OK"):
-        cc.fatal(f"Unexpected response from upsd: {reply}")
-    await cc.report_result(reactor, client, reply, opts["wait"], opts["timeout"])
+    await cc.request_and_report(
+        reactor, client, f'SET VAR {ups} {word(name)} "{encode(value)}"', opts
+    )
 
 
 async def run(reactor: Any, opts: dict[str, Any], args: list[str]) -> int:
