@@ -341,7 +341,7 @@ def _getopt(
 
 
 def usage(prog: str) -> None:
-    sys.stdout.write(USAGE.format(prog=prog, default=DEFAULT_FORMAT))
+    STDOUT.write(USAGE.format(prog=prog, default=DEFAULT_FORMAT))
 
 
 def parse_args(argv: list[str], prog: str, argv0: str) -> Options:
@@ -411,6 +411,44 @@ def parse_args(argv: list[str], prog: str, argv0: str) -> Options:
 # --- log files and messages -------------------------------------------------------------------
 
 
+class CStdout:
+    """Standard output kept as C's stdio keeps it, since NUT's output depends on it.
+
+    On a terminal each line goes out at once; otherwise the text waits until a
+    log line is written to stdout, or upslog exits, and is lost when upslog goes
+    to the background (NUT's start-up lines vanish that way when redirected).
+    """
+
+    def __init__(self, fd: int = 1) -> None:
+        self.fd = fd
+        try:
+            self.tty = os.isatty(fd)
+        except OSError:
+            self.tty = False
+        self.pending = b""
+
+    def write(self, text: str | bytes) -> None:
+        data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+        self.pending += data
+        if self.tty and b"\n" in self.pending:
+            self.flush()
+
+    def flush(self) -> None:
+        data, self.pending = self.pending, b""
+        while data:
+            try:
+                n = os.write(self.fd, data)
+            except OSError:
+                return
+            data = data[n:]
+
+    def drop(self) -> None:
+        self.pending = b""
+
+
+STDOUT = CStdout()
+
+
 class Fatal(Exception):
     """NUT's fatalx: the message is logged, and upslog exits 1."""
 
@@ -418,7 +456,7 @@ class Fatal(Exception):
 class LogFile:
     """One log target, shared by every UPS that logs to it."""
 
-    def __init__(self, name: str, stdout: Any = None) -> None:
+    def __init__(self, name: str, stdout: CStdout | None = None) -> None:
         self.name = name
         self._stdout = stdout
         self._fh: IO[bytes] | None = None
@@ -445,9 +483,8 @@ class LogFile:
 
     def write(self, line: bytes) -> None:
         if self.is_stdout:
-            out = self._stdout or sys.stdout
-            out.flush()
-            out.buffer.write(line + b"\n")
+            out = self._stdout or STDOUT
+            out.write(line + b"\n")
             out.flush()
             return
         if self._fh is not None:
@@ -474,9 +511,8 @@ class Messages:
         self.syslog_open = True
 
     def __call__(self, message: str, error: bool = False) -> None:
+        """The message on stderr and in syslog (priority LOG_ERR for a fatal one)."""
         if self.to_stderr:
-            if error:
-                sys.stdout.flush()
             cc.stderr(message)
         if self.syslog_open:
             import syslog
@@ -537,7 +573,7 @@ class UpsLog:
 
         client.closed.addCallback(lost)
 
-    async def _connect(self, addr: tuple[str, int], first: bool) -> errors.NutError | None:
+    async def connect(self, addr: tuple[str, int], first: bool) -> errors.NutError | None:
         try:
             client = await self.connector(addr[0], addr[1], first)
         except errors.NutError as e:
@@ -548,7 +584,7 @@ class UpsLog:
     async def _reconnect(self) -> None:
         missing = {m.addr for m in self.monitored if m.addr not in self.clients}
         await defer.gatherResults(
-            [defer.Deferred.fromCoroutine(self._connect(a, False)) for a in sorted(missing)]
+            [defer.Deferred.fromCoroutine(self.connect(a, False)) for a in sorted(missing)]
         )
 
     def disconnect(self) -> list[defer.Deferred[None]]:
@@ -690,6 +726,7 @@ def _become_user(pw: pwd.struct_passwd) -> None:
 
 def _background(ready_fd: int | None, messages: Messages) -> None:
     """The rest of NUT's background(): standard streams to /dev/null, a new session."""
+    STDOUT.drop()  # as the C library's buffer, never flushed, goes with fork
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -749,16 +786,14 @@ async def _start(
     )
     seen: dict[tuple[str, int], errors.NutError | None] = {}
     for m in opts.monitored:
-        sys.stdout.write(
-            f"logging status of {m.monhost} to {m.logfn} ({opts.interval}s intervals)\n"
-        )
+        STDOUT.write(f"logging status of {m.monhost} to {m.logfn} ({opts.interval}s intervals)\n")
         try:
             m.ups, m.host, m.port = split_monhost(m.monhost)
         except cc.AddrError as e:
             cc.stderr(str(e))
             raise Fatal(BAD_UPS) from None
         if m.addr not in seen:
-            seen[m.addr] = await logger._connect(m.addr, True)
+            seen[m.addr] = await logger.connect(m.addr, True)
         err = seen[m.addr]
         if err is not None:
             cc.stderr(f"Warning: initial connect failed: {err.message}")
@@ -820,7 +855,7 @@ def run(opts: Options, prog: str) -> NoReturn:
 
     reactor.callWhenRunning(go)
     reactor.run(installSignalHandlers=False)
-    sys.stdout.flush()
+    STDOUT.flush()
     sys.exit(status[0])
 
 
@@ -834,11 +869,11 @@ def main(argv: list[str] | None = None) -> None:
         argv0 = prog
     # until upslog sets its own, these signals end it as they end NUT's
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    sys.stdout.write(cc.banner(prog) + "\n")
+    STDOUT.write(cc.banner(prog) + "\n")
     try:
         opts = parse_args(argv, prog, argv0)
     except cc.Exit as e:
-        sys.stdout.flush()
+        STDOUT.flush()
         sys.exit(e.status)
     run(opts, prog)
 
