@@ -532,3 +532,29 @@ def test_nutwist_upsmon_verifies_its_upsd(pki: dict[str, Path], serve: Any, tmp_
         "Can not connect to NUT server 127.0.0.1 in SSL"
         in (tmp_path / "mon-wrong" / "log").read_text()
     )
+
+
+def test_upslog_takes_tls_from_nutauth(pki: dict[str, Path], serve: Any, tmp_path: Path) -> None:
+    import signal as sig
+
+    s = serve(f"CERTFILE {pki['good']}\nAUTH_REQUIRES_TLS 1\n")
+    auth = tmp_path / "nutauth.conf"
+    auth.write_text(f"CERTPATH = {pki['ca']}\nCERTVERIFY = on\nFORCESSL = on\n")
+    auth.chmod(0o600)
+
+    def run(ca: Path) -> tuple[str, str]:
+        auth.write_text(f"CERTPATH = {ca}\nCERTVERIFY = on\nFORCESSL = on\n")
+        p = subprocess.Popen(
+            [str(BIN / "upslog"), "-A", str(auth), "-s", f"u@127.0.0.1:{s.port}", "-l", "-",
+             "-i", "1", "-f", "%VAR battery.charge%"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        time.sleep(2.5)
+        p.send_signal(sig.SIGTERM)
+        out, err = p.communicate(timeout=10)
+        return out, err
+
+    out, err = run(pki["ca"])
+    assert "77" in out.splitlines(), (out, err)
+    out, err = run(pki["other_ca"])  # the wrong CA: never a value read in clear
+    assert "77" not in out.splitlines(), (out, err)

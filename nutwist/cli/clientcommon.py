@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, NoReturn
 
 from nutwist import __version__
@@ -168,14 +168,17 @@ def run(main: Callable[[Any], Coroutine[Any, Any, int | None]]) -> NoReturn:
     sys.exit(status[0])
 
 
-def getopt(argv: list[str], optstring: str, prog: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """POSIX getopt as NUT's clients call it (``+`` first: stop at the first operand).
+def iter_getopt(
+    argv: list[str], optstring: str, prog: str, operands: list[str]
+) -> Iterator[tuple[str, str]]:
+    """POSIX getopt as NUT's clients call it (``+`` first: stop at the first operand),
+    one option at a time, so that an option can act before a later bad one is
+    complained about; ``operands`` receives what follows the options.
 
-    Returns the options in order, each ``(letter, argument)``; an unknown option or a
-    missing argument is reported on stderr as glibc words it and comes back as ``?``.
+    An unknown option or a missing argument is reported on stderr as glibc words it
+    and comes back as ``?``.
     """
-    takes = {c: optstring[i + 1 : i + 2] == ":" for i, c in enumerate(optstring) if c != ":"}
-    found: list[tuple[str, str]] = []
+    takes = {c: optstring[i + 1 : i + 2] == ":" for i, c in enumerate(optstring) if c not in ":+"}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -187,9 +190,9 @@ def getopt(argv: list[str], optstring: str, prog: str) -> tuple[list[tuple[str, 
         j = 1
         while j < len(arg):
             c = arg[j]
-            if c not in takes or c == "+":
+            if c not in takes:
                 stderr(f"{prog}: invalid option -- '{c}'")
-                found.append(("?", ""))
+                yield "?", ""
                 j += 1
                 continue
             if takes[c]:
@@ -198,15 +201,22 @@ def getopt(argv: list[str], optstring: str, prog: str) -> tuple[list[tuple[str, 
                     i += 1
                     if i >= len(argv):
                         stderr(f"{prog}: option requires an argument -- '{c}'")
-                        found.append(("?", ""))
+                        yield "?", ""
                         break
                     value = argv[i]
-                found.append((c, value))
+                yield c, value
                 break
-            found.append((c, ""))
+            yield c, ""
             j += 1
         i += 1
-    return found, argv[i:]
+    operands[:] = argv[i:]
+
+
+def getopt(argv: list[str], optstring: str, prog: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """:func:`iter_getopt` all at once: every complaint first, then the options."""
+    rest: list[str] = []
+    found = list(iter_getopt(argv, optstring, prog, rest))
+    return found, rest
 
 
 #: NUT's default -t for -w (seconds)

@@ -254,6 +254,8 @@ class Monitored:
 @dataclass
 class Options:
     monitored: list[Monitored] = field(default_factory=list)
+    #: -A: nutauth.conf (its TLS keys; upslog never logs in)
+    authconf: str | None = None
     interval: int = DEFAULT_INTERVAL
     format: str = DEFAULT_FORMAT
     user: str = paths.DEFAULT_USER
@@ -301,45 +303,6 @@ def split_monhost(text: str) -> tuple[str, str, int]:
     return ups, host, port
 
 
-def _getopt(
-    argv: list[str], optstring: str, prog: str, operands: list[str]
-) -> Iterator[tuple[str, str]]:
-    """POSIX getopt (``+``: up to the first operand), one option at a time, so that
-    -h acts before a later bad option is complained about; ``operands`` gets the rest."""
-    takes = {c: optstring[i + 1 : i + 2] == ":" for i, c in enumerate(optstring) if c not in ":+"}
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg == "--":
-            i += 1
-            break
-        if not arg.startswith("-") or arg == "-":
-            break
-        j = 1
-        while j < len(arg):
-            c = arg[j]
-            if c not in takes:
-                cc.stderr(f"{prog}: invalid option -- '{c}'")
-                yield "?", ""
-                j += 1
-                continue
-            if takes[c]:
-                value = arg[j + 1 :]
-                if not value:
-                    i += 1
-                    if i >= len(argv):
-                        cc.stderr(f"{prog}: option requires an argument -- '{c}'")
-                        yield "?", ""
-                        break
-                    value = argv[i]
-                yield c, value
-                break
-            yield c, ""
-            j += 1
-        i += 1
-    operands[:] = argv[i:]
-
-
 def usage(prog: str) -> None:
     STDOUT.write(USAGE.format(prog=prog, default=DEFAULT_FORMAT))
 
@@ -351,7 +314,7 @@ def parse_args(argv: list[str], prog: str, argv0: str) -> Options:
     monhost: str | None = None
     logfn: str | None = None
     rest: list[str] = []
-    for c, value in _getopt(argv, "+hs:l:i:f:u:Vp:FBm:", argv0, rest):
+    for c, value in cc.iter_getopt(argv, "+hs:l:i:f:u:Vp:FBm:A:", argv0, rest):
         if c == "h":
             usage(prog)
             raise cc.Exit(0)
@@ -378,6 +341,8 @@ def parse_args(argv: list[str], prog: str, argv0: str) -> Options:
             opts.foreground = True
         elif c == "B":
             opts.foreground = False
+        elif c == "A":
+            opts.authconf = value
         # NUT 2.8.0 carries on after an unknown option (getopt has complained)
     if len(rest) in (1, 2):
         usage(prog)
@@ -488,8 +453,11 @@ class LogFile:
             out.flush()
             return
         if self._fh is not None:
-            self._fh.write(line + b"\n")
-            self._fh.flush()
+            try:
+                self._fh.write(line + b"\n")
+                self._fh.flush()
+            except OSError:
+                pass  # as NUT's fprintf: a full disk loses lines, not the logger
 
     def close(self) -> None:
         if self._fh is not None:
@@ -687,13 +655,23 @@ def _program(argv0: str) -> str:
     return "upslog" if not name or name.endswith(".py") or name == "__main__" else name
 
 
-async def _connector(reactor: Any, host: str, port: int, first: bool) -> NutClient:
+async def _connector(
+    reactor: Any, host: str, port: int, first: bool, authconf: str | None = None
+) -> NutClient:
     from nutwist.client import connect
+    from nutwist.config import nutauth
+    from nutwist.tls.context import TlsConfigError, client_tls_from_credentials
 
     client = await connect(
         reactor, host, port, timeout=NET_TIMEOUT, connect_timeout=CONNECT_TIMEOUT
     )
-    if first:  # NUT 2.8.0 tries STARTTLS on the first connection only
+    try:
+        tls = client_tls_from_credentials(nutauth.credentials_for(authconf, None, host, port))
+    except (nutauth.NutAuthError, TlsConfigError) as e:
+        cc.fatal(f"Error: {e}")
+    if tls is not None:
+        await client.secure(tls, host)  # nutauth.conf's TLS: fails closed
+    elif first:  # NUT 2.8.0 tries STARTTLS on the first connection only
         try:
             await client.starttls_try()
         except errors.NutError:
@@ -781,7 +759,7 @@ async def _start(
         files,
         pieces,
         opts.interval,
-        lambda host, port, first: _connector(reactor, host, port, first),
+        lambda host, port, first: _connector(reactor, host, port, first, opts.authconf),
         messages,
     )
     seen: dict[tuple[str, int], errors.NutError | None] = {}
