@@ -197,10 +197,7 @@ def build_service(conf: UpsmonConf, path: str, single: bool) -> Any:
         link = _HelperLink()
         factory = protocol.Factory.forProtocol(lambda: link)
         factory.noisy = False
-        transport = reactor.adoptStreamConnection(  # type: ignore[attr-defined]
-            sock.fileno(), sock.family, factory
-        )
-        del transport
+        reactor.adoptStreamConnection(sock.fileno(), sock.family, factory)  # type: ignore[attr-defined]
         sock.close()  # the reactor holds its own copy of the descriptor
 
         def shutdown() -> Any:

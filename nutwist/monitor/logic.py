@@ -294,21 +294,6 @@ class MonitorLogic:
     def primaries(self) -> list[UpsTrack]:
         return [t for t in self.tracks.values() if t.primary_granted]
 
-    def describe(self) -> list[str]:
-        """One line per UPS: what upsmon believes and whether it counts (explain-shutdown)."""
-        out = []
-        now = self.now()
-        for t in self.tracks.values():
-            crit = self.is_critical(t)
-            state = " ".join(sorted(t.flags)) or "no status yet"
-            comm = {-1: "never reached", 0: "lost", 1: "communicating"}[t.commstate]
-            out.append(
-                f"{t.system}: {state}; {comm}; power {t.power}; "
-                + ("critical" if crit else "counts" if self._counts(t) else "OFF too long")
-                + (f"; last heard {now - t.lastpoll:.0f} s ago" if t.lastpoll else "")
-            )
-        return out
-
 
 _WORD_HANDLERS: dict[str, Callable[[MonitorLogic, UpsTrack], None]] = {
     "OL": MonitorLogic._on_line,

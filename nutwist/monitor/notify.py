@@ -10,6 +10,7 @@ NOTIFYMSG).  Children run on their own: a NOTIFYCMD that hangs is killed after
 from __future__ import annotations
 
 import os
+import shutil
 from typing import Any
 
 from twisted.internet import protocol
@@ -116,7 +117,7 @@ class Notifier:
     def _spawn(self, argv: list[str], stdin: bytes | None, env: dict[str, str], what: str) -> None:
         exe = argv[0]
         if "/" not in exe:
-            found = _which(exe, env.get("PATH", os.defpath))
+            found = shutil.which(exe, path=env.get("PATH", os.defpath))
             if found is None:
                 self.log.warn("{what}: {exe} not found on PATH", what=what, exe=exe)
                 return
@@ -131,11 +132,3 @@ class Notifier:
             )
         except OSError as e:
             self.log.warn("{what} could not start: {err}", what=what, err=e)
-
-
-def _which(name: str, path: str) -> str | None:
-    for d in path.split(os.pathsep):
-        candidate = os.path.join(d or ".", name)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None

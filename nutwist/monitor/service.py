@@ -188,12 +188,14 @@ class UpsmonService(Service):
                     err=e.message,
                 )
                 raise
-            for verb, value in (("USERNAME", mon.username), ("PASSWORD", mon.password)):
-                try:
-                    await client.raw(f"{verb} {_word(value)}")
-                except errors.ServerError as e:
-                    if verb == "PASSWORD":
-                        raise errors.ProtocolError(f"Password set failed: {e.reply}") from None
+            try:
+                await client.username(mon.username)
+            except errors.ServerError:
+                pass  # as NUT's upsmon, the USERNAME answer is not checked
+            try:
+                await client.password(mon.password)
+            except errors.ServerError as e:
+                raise errors.ProtocolError(f"Password set failed: {e.reply}") from None
             await client.login(mon.upsname)
             track.primary_granted = False
             if mon.primary:
@@ -271,7 +273,7 @@ class UpsmonService(Service):
         if self.shutting_down:
             return
         self.shutting_down = True
-        primaries = [t for t in self.logic.tracks.values() if t.primary_granted]
+        primaries = self.logic.primaries()
         for track in primaries:
             client = self.sessions.get(track.system)
             if client is None:
@@ -329,12 +331,6 @@ class UpsmonService(Service):
     def _exit(self) -> None:
         if self.on_exit is not None:
             self.on_exit()
-
-
-def _word(value: str) -> str:
-    from nutwist.client.protocol import word
-
-    return word(value)
 
 
 def in_process_shutdown(conf: UpsmonConf) -> Callable[[], Any]:
