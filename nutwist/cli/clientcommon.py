@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 from nutwist import __version__
 from nutwist.client import errors
+from nutwist.model.state import strtol
 
 DEFAULT_PORT = 3493
 BAD_UPS = "Error: invalid UPS definition.\nRequired format: upsname[@hostname[:port]]"
@@ -39,21 +40,6 @@ def banner(program: str) -> str:
     return f"Network UPS Tools {program} {__version__} (nutwist)"
 
 
-def _strtol(text: str) -> int:
-    """C's strtol(text, NULL, 10): leading blanks, a sign, then as many digits as there are."""
-    s = text.lstrip(" \t\n\r\f\v")
-    sign = 1
-    if s[:1] in ("+", "-"):
-        sign = -1 if s[0] == "-" else 1
-        s = s[1:]
-    digits = ""
-    for c in s:
-        if not c.isdigit() or not c.isascii():
-            break
-        digits += c
-    return sign * int(digits) if digits else 0
-
-
 def split_addr(text: str) -> tuple[str, int]:
     """``host[:port]`` or ``[v6-literal][:port]`` as NUT's upscli_splitaddr reads it."""
     if not text:
@@ -73,7 +59,7 @@ def split_addr(text: str) -> tuple[str, int]:
             raise AddrError("upscli_splitaddr: strtok_r error")
         if not sep:
             return host, DEFAULT_PORT
-    port = _strtol(port_text)
+    port = strtol(port_text)
     if not port_text or port < 1 or port > 65535:
         raise AddrError("upscli_splitaddr: no port specified after ':' separator")
     return host, port

@@ -29,6 +29,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from nutwist import paths
 from nutwist.cli import clientcommon as cc
 from nutwist.client import NutClient, errors
+from nutwist.model.state import atoi
 
 DEFAULT_FORMAT = (
     "%TIME @Y@m@d @H@M@S% %VAR battery.charge% %VAR input.voltage% %VAR ups.load% "
@@ -267,22 +268,6 @@ class Options:
         if self.foreground is not None:
             return self.foreground
         return any(m.logfn == "-" for m in self.monitored)
-
-
-def atoi(text: str) -> int:
-    """C's atoi: leading blanks, a sign, the digits there are (0 for none), as an int."""
-    s = text.lstrip(" \t\n\r\f\v")
-    sign = -1 if s[:1] == "-" else 1
-    if s[:1] in "+-" and s:
-        s = s[1:]
-    digits = ""
-    for ch in s:
-        if not ("0" <= ch <= "9"):
-            break
-        digits += ch
-    value = sign * int(digits) if digits else 0
-    value = max(-(2**63), min(2**63 - 1, value))  # strtol's clamp, then the int cast
-    return (value + 2**31) % 2**32 - 2**31
 
 
 def split_monhost(text: str) -> tuple[str, str, int]:

@@ -9,7 +9,7 @@ from nutwist.cli import clientcommon as cc
 from nutwist.client import NutClient, connect, errors
 from nutwist.client.protocol import word
 from nutwist.config.tokenizer import encode
-from nutwist.model.state import atoi
+from nutwist.model.state import atoi, strtol
 
 USAGE = """\
 usage: upsrw [-h]
@@ -88,7 +88,7 @@ async def _type(client: NutClient, ups: str, var: str) -> str:
         elif up == "RANGE":
             return out + await _range(client, ups, var)
         elif up.startswith("STRING:"):
-            length = cc._strtol(w[7:])
+            length = strtol(w[7:])
             if is_enum:
                 return out + await _enum(client, ups, var, "STRING", length)
             value = await _value(client, ups, var, "do_string")
