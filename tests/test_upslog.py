@@ -31,7 +31,7 @@ from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
 from nutwist.cli import upslog
-from nutwist.cli.clientcommon import AddrError, Exit
+from nutwist.cli.clientcommon import AddrError, Exit, split_name
 from nutwist.client import NutClient, errors
 
 # --- the format ---------------------------------------------------------------------------
@@ -191,15 +191,15 @@ def test_atoi(text: str, value: int) -> None:
     assert upslog.atoi(text) == value
 
 
-def test_split_monhost() -> None:
-    assert upslog.split_monhost("dev") == ("dev", "localhost", 3493)
-    assert upslog.split_monhost("dev@h:99") == ("dev", "h", 99)
+def test_split_name() -> None:
+    assert split_name("dev") == ("dev", "localhost", 3493)
+    assert split_name("dev@h:99") == ("dev", "h", 99)
     # strtok: the UPS name is the first non-empty part, the host what follows the first @
-    assert upslog.split_monhost("@h") == ("h", "h", 3493)
+    assert split_name("@h") == ("h", "h", 3493)
     with pytest.raises(AddrError, match="can't parse empty string"):
-        upslog.split_monhost("")
+        split_name("")
     with pytest.raises(AddrError, match="no port specified"):
-        upslog.split_monhost("a@h:0")
+        split_name("a@h:0")
 
 
 # --- the schedule, without sockets ------------------------------------------------------------
@@ -282,7 +282,7 @@ def make_logger(
     mons = []
     for monhost, name in pairs:
         m = upslog.Monitored(monhost, str(tmp_path / name))
-        m.ups, m.host, m.port = upslog.split_monhost(monhost)
+        m.ups, m.host, m.port = split_name(monhost)
         mons.append(m)
     files = {m.logfn: upslog.LogFile(m.logfn) for m in mons}
     for f in files.values():

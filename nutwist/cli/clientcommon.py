@@ -66,11 +66,21 @@ def split_addr(text: str) -> tuple[str, int]:
 
 
 def split_name(text: str) -> tuple[str, str, int]:
-    """``ups[@host[:port]]``: (ups, host, port); the host defaults to localhost."""
-    ups, at, addr = text.partition("@")
-    if not at:
+    """``ups[@host[:port]]`` as NUT's upscli_splitname reads it; localhost by default.
+
+    The UPS name is the first run of characters without an ``@`` (NUT cuts it with
+    strtok, so ``@h`` names UPS ``h`` on host ``h``); the host is whatever follows
+    the first ``@``.
+    """
+    if not text:
+        raise AddrError("upscli_splitname: can't parse empty string")
+    ups = next((part for part in text.split("@") if part), None)
+    if ups is None:
+        raise AddrError("upscli_splitname: strdup failed")
+    at = text.find("@")
+    if at < 0:
         return ups, "localhost", DEFAULT_PORT
-    host, port = split_addr(addr)
+    host, port = split_addr(text[at + 1 :])
     return ups, host, port
 
 

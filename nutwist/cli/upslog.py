@@ -270,24 +270,6 @@ class Options:
         return any(m.logfn == "-" for m in self.monitored)
 
 
-def split_monhost(text: str) -> tuple[str, str, int]:
-    """``ups[@host[:port]]`` as NUT's upscli_splitname reads it.
-
-    The UPS name is the first run of characters without an ``@`` (so ``@h`` names
-    UPS ``h`` on host ``h``); the host is whatever follows the first ``@``.
-    """
-    if not text:
-        raise cc.AddrError("upscli_splitname: can't parse empty string")
-    ups = next((part for part in text.split("@") if part), None)
-    if ups is None:
-        raise cc.AddrError("upscli_splitname: strdup failed")
-    at = text.find("@")
-    if at < 0:
-        return ups, "localhost", cc.DEFAULT_PORT
-    host, port = cc.split_addr(text[at + 1 :])
-    return ups, host, port
-
-
 def usage(prog: str) -> None:
     STDOUT.write(USAGE.format(prog=prog, default=DEFAULT_FORMAT))
 
@@ -751,7 +733,7 @@ async def _start(
     for m in opts.monitored:
         STDOUT.write(f"logging status of {m.monhost} to {m.logfn} ({opts.interval}s intervals)\n")
         try:
-            m.ups, m.host, m.port = split_monhost(m.monhost)
+            m.ups, m.host, m.port = cc.split_name(m.monhost)
         except cc.AddrError as e:
             cc.stderr(str(e))
             raise Fatal(BAD_UPS) from None
