@@ -134,14 +134,6 @@ def main(argv: list[str] | None = None) -> int:
     statepath = paths.upsd_statepath(None, cs.upsd.statepath)
     user = args.user or (paths.DEFAULT_USER if os.geteuid() == 0 else None)
 
-    from nutwist.tls.context import TlsConfigError, server_tls_from_conf
-
-    try:
-        server_tls_from_conf(cs.upsd)  # a TLS setting that cannot work stops upsd now
-    except TlsConfigError as e:
-        print(f"Fatal error: upsd.conf TLS: {e}", file=sys.stderr)
-        return 1
-
     def build() -> UpsdService:
         assert cs.upsd is not None and cs.ups is not None and cs.users is not None
         svc = UpsdService(cs.upsd, cs.ups, cs.users, statepath=statepath)

@@ -33,7 +33,7 @@ from nutwist.model.state import Variable
 from nutwist.paths import DEFAULT_DATAPATH, socket_name
 from nutwist.protocols.net import NetServerProtocol
 from nutwist.services.driverlink import DriverLink
-from nutwist.tls.context import TlsConfigError, server_tls_from_conf
+from nutwist.tls.context import TlsConfigError, server_context_from_conf
 
 SERVER_VERSION = f"{__version__}-nutwist"
 SERVER_INFO = (
@@ -62,11 +62,6 @@ class UpsEntry:
 
     def status_value(self, var: Variable) -> str:
         return ("FSD " + var.value) if self.fsd else var.value
-
-
-def _tls_for(conf: UpsdConf) -> Any:
-    tls = server_tls_from_conf(conf)
-    return None if tls is None else tls.context_factory()
 
 
 @dataclass
@@ -295,7 +290,7 @@ class UpsdService(service.MultiService):
         acl = HostsAccess(conf.hosts_allow, conf.hosts_deny)
         self.state = UpsdState(reactor, conf, users, descriptions, acl)
         # a TLS setting that cannot be loaded stops upsd here (TlsConfigError, one line)
-        self.state.tls = _tls_for(conf)
+        self.state.tls = server_context_from_conf(conf)
         self.statepath = statepath
         for section in upsconf.sections.values():
             if section.driver and section.port:
@@ -357,7 +352,7 @@ class UpsdService(service.MultiService):
         assert cs.ups is not None and cs.upsd is not None and cs.users is not None
         new_conf = cs.upsd
         try:
-            new_tls = _tls_for(new_conf)
+            new_tls = server_context_from_conf(new_conf)
         except TlsConfigError as e:
             self.log.error("reload failed, keeping the old configuration: {why}", why=str(e))
             return False

@@ -146,8 +146,11 @@ class _FixedContext(ssl.ContextFactory):
         return self.ctx
 
 
-def server_tls_from_conf(conf: Any) -> ServerTls | None:
-    """upsd.conf's TLS settings; None without CERTFILE; TlsConfigError when unusable."""
+def server_context_from_conf(conf: Any) -> ssl.ContextFactory | None:
+    """upsd.conf's TLS context for STARTTLS, loaded once; None without CERTFILE.
+
+    A setting that cannot be used raises TlsConfigError, which stops upsd at start.
+    """
     if getattr(conf, "certident", None):
         raise TlsConfigError(
             "CERTIDENT names a certificate in an NSS database; "
@@ -160,9 +163,9 @@ def server_tls_from_conf(conf: Any) -> ServerTls | None:
                 + NSS_HINT.format(path=conf.certpath)
             )
         return None
-    tls = ServerTls(conf.certfile, conf.certpath, conf.certrequest, conf.min_tls_12)
-    tls.context_factory()  # load it now: a broken setting stops upsd at start
-    return tls
+    return ServerTls(
+        conf.certfile, conf.certpath, conf.certrequest, conf.min_tls_12
+    ).context_factory()
 
 
 @dataclass(frozen=True)
