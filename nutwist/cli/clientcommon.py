@@ -8,6 +8,7 @@ drives an ``async`` main on the reactor and turns client errors into NUT's
 
 from __future__ import annotations
 
+import functools
 import getpass
 import sys
 from collections.abc import Callable, Coroutine, Iterator
@@ -229,10 +230,9 @@ def parse_timeout(value: str) -> int:
     return int(value)
 
 
-def stored_credentials(
-    authconf: str | None, username: str | None, host: str, port: int
-) -> tuple[str | None, str | None]:
-    """What nutauth.conf (``-A``, or its search order) holds for this server.
+@functools.cache
+def nutauth_for(authconf: str | None, username: str | None, host: str, port: int) -> Any:
+    """nutauth.conf's entry (``-A``, or its search order) for this server, read once.
 
     The user given with -u picks the section; a file that is refused ends the
     program with its one-line reason.
@@ -240,9 +240,16 @@ def stored_credentials(
     from nutwist.config import nutauth
 
     try:
-        found = nutauth.credentials_for(authconf, username, host, port)
+        return nutauth.credentials_for(authconf, username, host, port)
     except nutauth.NutAuthError as e:
         fatal(f"Error: {e}")
+
+
+def stored_credentials(
+    authconf: str | None, username: str | None, host: str, port: int
+) -> tuple[str | None, str | None]:
+    """The user name and password nutauth.conf holds for this server."""
+    found = nutauth_for(authconf, username, host, port)
     return found.username, found.password
 
 
@@ -339,19 +346,15 @@ async def secure(
     upscmd stay in clear unless nutauth.conf sets TLS keys.  Strict settings
     (CERTVERIFY, FORCESSL) fail closed with NUT's ``Error: ...`` line.
     """
-    from nutwist.config import nutauth
     from nutwist.tls.context import TlsConfigError, client_tls_from_credentials
 
+    settings = client_tls_from_credentials(nutauth_for(authconf, user, host, port))
+    if settings is None:
+        if opportunistic:
+            await client.starttls_try()
+        return
     try:
-        creds = nutauth.credentials_for(authconf, user, host, port)
-        settings = client_tls_from_credentials(creds)
-        if settings is None:
-            if opportunistic:
-                await client.starttls_try()
-            return
         await client.secure(settings, host)
-    except nutauth.NutAuthError as e:
-        fatal(f"Error: {e}")
     except TlsConfigError as e:
         fatal(f"Error: {e}")
 

@@ -626,18 +626,17 @@ async def _connector(
     reactor: Any, host: str, port: int, first: bool, authconf: str | None = None
 ) -> NutClient:
     from nutwist.client import connect
-    from nutwist.config import nutauth
     from nutwist.tls.context import TlsConfigError, client_tls_from_credentials
 
     client = await connect(
         reactor, host, port, timeout=NET_TIMEOUT, connect_timeout=CONNECT_TIMEOUT
     )
-    try:
-        tls = client_tls_from_credentials(nutauth.credentials_for(authconf, None, host, port))
-    except (nutauth.NutAuthError, TlsConfigError) as e:
-        cc.fatal(f"Error: {e}")
+    tls = client_tls_from_credentials(cc.nutauth_for(authconf, None, host, port))
     if tls is not None:
-        await client.secure(tls, host)  # nutauth.conf's TLS: fails closed
+        try:
+            await client.secure(tls, host)  # nutauth.conf's TLS: fails closed
+        except TlsConfigError as e:
+            cc.fatal(f"Error: {e}")
     elif first:  # NUT 2.8.0 tries STARTTLS on the first connection only
         try:
             await client.starttls_try()
