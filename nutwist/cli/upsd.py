@@ -42,6 +42,31 @@ def alive(pid: int) -> bool:
     return True
 
 
+def daemon_parser(prog: str) -> argparse.ArgumentParser:
+    """The flags NUT's daemons share: -c -P -D -F -B -h -u -V -4 -6."""
+    p = argparse.ArgumentParser(prog=prog, add_help=False)
+    p.add_argument("-c", dest="command")
+    p.add_argument("-P", dest="pid", type=int)
+    p.add_argument("-D", dest="debug", action="count", default=0)
+    p.add_argument("-F", dest="foreground", action="count", default=0)
+    p.add_argument("-B", dest="background", action="store_true")
+    p.add_argument("-h", dest="help", action="store_true")
+    p.add_argument("-u", dest="user")
+    p.add_argument("-V", dest="version", action="store_true")
+    p.add_argument("-4", dest="ipv4", action="store_true")
+    p.add_argument("-6", dest="ipv6", action="store_true")
+    return p
+
+
+def already_running(path: str, name: str) -> bool:
+    """Another instance's pid file names a live process: NUT's complaint, then True."""
+    old = read_pid(path)
+    if old is not None and old != os.getpid() and alive(old):
+        print(f"Fatal error: A previous {name} instance is already running!", file=sys.stderr)
+        return True
+    return False
+
+
 def signal_running(command: str, table: Mapping[str, int], pid: int | None, path: str) -> int:
     """``-c <command>``: the signal for it, to ``-P <pid>`` or the pid in ``path`` (NUT's words)."""
     sig = table.get(command)
@@ -80,19 +105,9 @@ def usage() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="upsd", add_help=False)
-    p.add_argument("-c", dest="command")
-    p.add_argument("-P", dest="pid", type=int)
-    p.add_argument("-D", dest="debug", action="count", default=0)
-    p.add_argument("-F", dest="foreground", action="count", default=0)
-    p.add_argument("-B", dest="background", action="store_true")
-    p.add_argument("-h", dest="help", action="store_true")
-    p.add_argument("-u", dest="user")
-    p.add_argument("-V", dest="version", action="store_true")
+    p = daemon_parser("upsd")
     p.add_argument("-r", dest="chroot")
     p.add_argument("-q", dest="quiet", action="count", default=0)
-    p.add_argument("-4", dest="ipv4", action="store_true")
-    p.add_argument("-6", dest="ipv6", action="store_true")
     p.add_argument("-i", dest="old_i")
     p.add_argument("-p", dest="old_p")
     args = p.parse_args(argv)
@@ -109,9 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return signal_running(
             args.command, {"reload": signal.SIGHUP, "stop": signal.SIGTERM}, args.pid, pidfile()
         )
-    old = read_pid(pidfile())
-    if old is not None and old != os.getpid() and alive(old):
-        print("Fatal error: A previous upsd instance is already running!", file=sys.stderr)
+    if already_running(pidfile(), "upsd"):
         return 1
     confdir = paths.confpath()
     cs = confset.load(confdir, ("ups.conf", "upsd.conf", "upsd.users"))

@@ -10,7 +10,6 @@ monitor runs as; ``-f FILE`` reads another upsmon.conf.
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import stat
@@ -18,7 +17,7 @@ import sys
 from typing import Any
 
 from nutwist import __version__, paths
-from nutwist.cli.upsd import alive, read_pid, signal_running
+from nutwist.cli.upsd import already_running, daemon_parser, signal_running
 from nutwist.config.upsmon import UpsmonConf
 from nutwist.config.upsmon import load as load_upsmon
 
@@ -97,20 +96,10 @@ def load_conf(path: str) -> UpsmonConf | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="upsmon", add_help=False)
-    p.add_argument("-c", dest="command")
-    p.add_argument("-P", dest="pid", type=int)
-    p.add_argument("-D", dest="debug", action="count", default=0)
-    p.add_argument("-F", dest="foreground", action="count", default=0)
-    p.add_argument("-B", dest="background", action="store_true")
+    p = daemon_parser("upsmon")
     p.add_argument("-K", dest="killpower", action="store_true")
     p.add_argument("-p", dest="single", action="store_true")
-    p.add_argument("-u", dest="user")
     p.add_argument("-f", dest="file")
-    p.add_argument("-h", dest="help", action="store_true")
-    p.add_argument("-V", dest="version", action="store_true")
-    p.add_argument("-4", dest="ipv4", action="store_true")
-    p.add_argument("-6", dest="ipv6", action="store_true")
     args = p.parse_args(argv)
     print(f"Network UPS Tools upsmon {__version__} (nutwist)", flush=True)
     if args.version:
@@ -132,9 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             print("Power down flag is not set", file=sys.stderr)
             return 1
         return 0 if check_powerdownflag(conf.powerdownflag) else 1
-    old = read_pid(pidfile())
-    if old is not None and old != os.getpid() and alive(old):
-        print("Fatal error: A previous upsmon instance is already running!", file=sys.stderr)
+    if already_running(pidfile(), "upsmon"):
         return 1
     user = args.user or conf.run_as_user or (paths.DEFAULT_USER if os.geteuid() == 0 else None)
     for line in warn_permissions(path, user):
