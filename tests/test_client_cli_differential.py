@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from support.nut import (
     free_port,
     have_nut,
     nut_env,
+    wait_for_answers,
     wait_for_port,
     wait_for_socket,
 )
@@ -121,26 +120,17 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
         )
         for port in (nut_port, nw_port):
             wait_for_port(port)
-            wait_ready(port)
+            wait_for_answers(
+                port,
+                {
+                    b"GET VAR dev ups.status\n": b'VAR dev ups.status "OL"\n',
+                    b"GET VAR st ups.status\n": b'VAR st ups.status "OL"\n',
+                },
+            )
         yield {"nut": nut_port, "nutwist": nw_port, "env": env}
     finally:
         for p in reversed(procs):
             p.stop()
-
-
-def wait_ready(port: int, timeout: float = 15) -> None:
-    """Until both UPSes answer with their data (not WAIT, not an error)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.sendall(b"GET VAR dev ups.status\nGET VAR st ups.status\n")
-            f = s.makefile("rb")
-            answers = [f.readline(), f.readline()]
-        if all(a.endswith(b'"OL"\n') for a in answers):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"upsd on {port} is not ready: {answers}")
-        time.sleep(0.1)
 
 
 def run(

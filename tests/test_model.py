@@ -44,36 +44,6 @@ def test_dumpall_exactly_as_nut() -> None:
     assert "DATAOK" not in reference_state().dump_lines(stale=True)
 
 
-def test_order_and_case() -> None:
-    s = UpsState()
-    for name in (
-        "ups.Status",
-        "battery.charge",
-        "UPS.load",
-        "input.voltage",
-        "ambient.1.temperature",
-    ):
-        s.setinfo(name, "1")
-    assert [v.name for v in s] == [
-        "ambient.1.temperature",
-        "battery.charge",
-        "input.voltage",
-        "UPS.load",
-        "ups.Status",
-    ]
-    assert s.getinfo("UPS.STATUS") == "1" and s.get("ups.status").name == "ups.Status"  # type: ignore[union-attr]
-    for c in ("test.battery.start", "Load.off", "beeper.toggle", "load.off"):
-        s.addcmd(c)
-    assert s.commands() == ["beeper.toggle", "Load.off", "test.battery.start"]
-
-
-def test_case_only_change_is_not_a_change() -> None:
-    s = UpsState()
-    assert s.setinfo("ups.status", "OL")
-    assert not s.setinfo("ups.status", "ol") and s.getinfo("ups.status") == "OL"
-    assert s.setinfo("ups.status", "OB")
-
-
 def test_immutable_and_missing() -> None:
     s = UpsState()
     assert not s.setflags("nope", ["RW"]) and not s.addenum("nope", "x") and not s.setaux("nope", 1)

@@ -7,6 +7,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,6 +17,12 @@ NUT_LIB = Path("/lib/nut")
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared"
 DDL = SHARED / "data" / "nut-ddl"
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from bench.common import free_port, nutwist_upsd_argv  # noqa: E402
+
+__all__ = ["free_port"]
 
 
 def have_nut(*programs: str) -> bool:
@@ -121,15 +128,6 @@ class NutProcess:
             self.proc.wait(5)
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = int(s.getsockname()[1])
-    s.close()
-    return port
-
-
 def wait_for_port(port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -142,20 +140,21 @@ def wait_for_port(port: int, timeout: float = 30) -> None:
             time.sleep(0.05)
 
 
+def wait_for_answers(port: int, expected: dict[bytes, bytes], timeout: float = 15) -> None:
+    """Until upsd answers each request line with exactly the expected line (data dumped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"".join(expected))
+            f = s.makefile("rb")
+            answers = [f.readline() for _ in expected]
+        if answers == list(expected.values()):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"upsd on {port} is not ready: {answers}")
+        time.sleep(0.1)
+
+
 def start_nutwist_upsd(conf: Path, state: Path, log: Path) -> NutProcess:
     """``twistd nut upsd`` from the installed copy, as a process of its own."""
-    import sys
-
-    twistd = Path(sys.executable).with_name("twistd")
-    argv = [
-        str(twistd),
-        "--pidfile=",
-        "-n",
-        "nut",
-        "upsd",
-        "--confdir",
-        str(conf),
-        "--statepath",
-        str(state),
-    ]
-    return NutProcess(argv, nut_env(conf, state), log)
+    return NutProcess(nutwist_upsd_argv(conf, state), nut_env(conf, state), log)
