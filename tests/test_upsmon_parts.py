@@ -269,3 +269,24 @@ def test_an_unwritable_powerdownflag_never_stops_the_shutdown(
     assert out.read_text() == "ran\n"
     err = capfd.readouterr().err
     assert "cannot write POWERDOWNFLAG" in err and len(err.strip().splitlines()) == 1
+
+
+def test_intervals_count_whole_seconds_as_nut() -> None:
+    """NUT's upsmon keeps time in time_t: a secondary last non-critical at 100.75 (second 100)
+    gives the primary until second 105 under HOSTSYNC 4, not until 104.75.  (Times are
+    binary fractions, so that the Clock's sums are exact.)"""
+    from nutwist.monitor.explain import _Quiet
+    from nutwist.monitor.logic import MonitorLogic
+
+    c = parse_upsmon(Source.from_text("MONITOR a@h 1 u p secondary\nHOSTSYNC 4\n", "upsmon.conf"))
+    clock = Clock()
+    logic = MonitorLogic(c, clock.seconds, _Quiet())
+    (a,) = logic.tracks.values()
+    clock.advance(100.75)
+    logic.polled(a, "OB LB")  # the first such poll still counts as non-critical (at its OB)
+    clock.advance(4.125)  # 104.875: 4.125 s of real time, 4 whole seconds
+    logic.polled(a, "OB LB")
+    assert not logic.recalc()
+    clock.advance(0.125)  # second 105
+    logic.polled(a, "OB LB")
+    assert logic.recalc()

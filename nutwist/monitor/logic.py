@@ -22,6 +22,7 @@ The later directives of reference 10.6 change a decision only when set.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -81,11 +82,17 @@ class UpsTrack:
 class MonitorLogic:
     def __init__(self, conf: UpsmonConf, now: Callable[[], float], effects: Effects) -> None:
         self.conf = conf
-        self.now = now
+        self._clock = now
         self.effects = effects
         self.tracks: dict[str, UpsTrack] = {m.system: UpsTrack(m) for m in conf.monitors}
         #: seconds until the next poll cycle: 5 until a status says OL or OB (as NUT)
         self.sleepval: float = 5
+
+    def now(self) -> float:
+        """The clock in whole seconds, as NUT's ``time_t``: HOSTSYNC, DEADTIME and the other
+        intervals then expire at the same poll as NUT's (a fractional clock made them expire
+        one poll early or late, by chance)."""
+        return float(math.floor(self._clock()))
 
     # --- configuration reload ----------------------------------------------------------
 
