@@ -1,9 +1,11 @@
-"""What both benchmarks need: a free port, and the command that runs nutwist's upsd."""
+"""What the benchmarks and the tests share: a free port, the command that runs nutwist's upsd,
+and waiting for a server to listen and to answer."""
 
 from __future__ import annotations
 
 import socket
 import sys
+import time
 from pathlib import Path
 
 
@@ -29,3 +31,30 @@ def nutwist_upsd_argv(conf: Path, state: Path) -> list[str]:
         "--statepath",
         str(state),
     ]
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on 127.0.0.1:{port}") from None
+            time.sleep(0.05)
+
+
+def wait_for_answers(port: int, expected: dict[bytes, bytes], timeout: float = 15) -> None:
+    """Until upsd answers each request line with exactly the expected line (data dumped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"".join(expected))
+            f = s.makefile("rb")
+            answers = [f.readline() for _ in expected]
+        if answers == list(expected.values()):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"upsd on {port} is not ready: {answers}")
+        time.sleep(0.1)

@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import free_port, nutwist_upsd_argv
+from bench.common import free_port, nutwist_upsd_argv, wait_for_answers, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = (
@@ -148,8 +148,7 @@ def many(port: int, conns: int, period: float, seconds: float, pid: int) -> dict
                 continue
             t0 = sent_at.pop(i, None)
             if t0 is not None:
-                t1 = time.monotonic()
-                lat.append(t1 - t0)
+                lat.append(time.monotonic() - t0)
                 heapq.heappush(due, (t0 + period, i))
         now = time.monotonic()
         if now >= next_rss:
@@ -177,21 +176,6 @@ def rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
-
-
-def wait_ready(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET VAR bench ups.status\n")
-                if b'"OL"' in s.recv(200):
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(port)
-        time.sleep(0.2)
 
 
 def main() -> None:
@@ -250,7 +234,10 @@ def main() -> None:
             )
         )
         for port in ports.values():
-            wait_ready(port)
+            wait_for_port(port)
+            wait_for_answers(
+                port, {b"GET VAR bench ups.status\n": b'VAR bench ups.status "OL"\n'}, timeout=30
+            )
         results: dict[str, dict[str, float]] = {}
         for name, port in ports.items():
             r = {

@@ -20,9 +20,8 @@ DDL = SHARED / "data" / "nut-ddl"
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from bench.common import free_port, nutwist_upsd_argv  # noqa: E402
-
-__all__ = ["free_port"]
+# bench/ sits beside tests/ and is not installed; the tests import these from here
+from bench.common import free_port, nutwist_upsd_argv, wait_for_answers, wait_for_port  # noqa: E402, F401
 
 
 def have_nut(*programs: str) -> bool:
@@ -126,33 +125,6 @@ class NutProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(5)
-
-
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listens on 127.0.0.1:{port}") from None
-            time.sleep(0.05)
-
-
-def wait_for_answers(port: int, expected: dict[bytes, bytes], timeout: float = 15) -> None:
-    """Until upsd answers each request line with exactly the expected line (data dumped)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.sendall(b"".join(expected))
-            f = s.makefile("rb")
-            answers = [f.readline() for _ in expected]
-        if answers == list(expected.values()):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"upsd on {port} is not ready: {answers}")
-        time.sleep(0.1)
 
 
 def start_nutwist_upsd(conf: Path, state: Path, log: Path) -> NutProcess:
