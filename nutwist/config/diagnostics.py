@@ -24,8 +24,12 @@ class Diagnostic:
     line: int | None
     message: str
     fatal: bool = False
+    #: the whole line as NUT's own program words it, where nutwist prints NUT's wording
+    text: str | None = None
 
     def __str__(self) -> str:
+        if self.text is not None:
+            return self.text
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         return f"{where}: {self.level.value}: {self.message}"
 
@@ -52,8 +56,8 @@ class Diagnostics(list[Diagnostic]):
     def error(self, line: int | None, message: str, *, fatal: bool = False) -> None:
         self.append(Diagnostic(Level.ERROR, self.path, line, message, fatal))
 
-    def warning(self, line: int | None, message: str) -> None:
-        self.append(Diagnostic(Level.WARNING, self.path, line, message))
+    def warning(self, line: int | None, message: str, *, text: str | None = None) -> None:
+        self.append(Diagnostic(Level.WARNING, self.path, line, message, text=text))
 
     @property
     def errors(self) -> list[Diagnostic]:
