@@ -262,6 +262,18 @@ class ListenError(Exception):
     pass
 
 
+#: LISTEN names of the loopback: when only these fail, they named a socket already bound
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost6", "127.0.0.1", "::1"})
+
+
+def _allow_not_all_listeners(conf: UpsdConf) -> bool:
+    """ALLOW_NOT_ALL_LISTENERS: the environment variable wins over upsd.conf, as in NUT."""
+    env = os.environ.get("ALLOW_NOT_ALL_LISTENERS")
+    if env is not None and env.strip():
+        return env.strip().lower().startswith(("1", "y", "t", "on"))
+    return bool(conf.allow_not_all_listeners)
+
+
 class UpsdService(service.MultiService):
     log = Logger()
     backlog = 4096
@@ -407,29 +419,62 @@ class UpsdService(service.MultiService):
             signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.reload))
 
     def listen(self) -> None:
-        """Bind every LISTEN address now; fail as NUT does when one cannot be bound."""
+        """Bind every LISTEN address now, and decide as NUT does when some cannot be bound.
+
+        Each address gets ``listening on A port P`` or ``not listening on A port P``.  None
+        bound: ``no listening interface available``.  When every failure is a name of the
+        loopback (``localhost``, ``localhost6``, ``127.0.0.1``, ``::1``), the names resolved
+        to a socket already bound, and upsd goes on.  Any other failure stops upsd unless
+        ALLOW_NOT_ALL_LISTENERS (environment first, then upsd.conf) is set, which warns.
+        """
         factory = UpsdFactory(self.state)
         conf = self.state.conf
-        failed = []
+        failed: list[tuple[str, str]] = []
+        bound = 0
         for listen in conf.listeners():
+            ok = False
             for iface in _interfaces(listen):
                 try:
                     port = self.reactor.listenTCP(
                         listen.port, factory, backlog=self.backlog, interface=iface
                     )
                 except Exception as e:
-                    failed.append(f"{iface} port {listen.port}: {e}")
+                    self.log.debug(
+                        "bind {addr} port {port}: {e}", addr=iface, port=listen.port, e=e
+                    )
                     continue
                 self.ports.append(port)
-                self.log.info("listening on {addr} port {port}", addr=iface, port=listen.port)
-        explicit = bool(conf.listen)
-        if failed and (not self.ports or (explicit and not conf.allow_not_all_listeners)):
-            for p in self.ports:
-                p.stopListening()
-            self.ports = []
-            raise ListenError("not listening on " + "; ".join(failed))
-        for f in failed:
-            self.log.warn("not listening on {what}", what=f)
+                ok = True
+            where = f"{listen.address} port {listen.port}"
+            if ok:
+                bound += 1
+                self.log.info("listening on {where}", where=where)
+            else:
+                failed.append((listen.address, where))
+                self.log.error("not listening on {where}", where=where)
+        if not failed:
+            return
+        if not bound:
+            why = "no listening interface available"
+        elif all(addr in _LOOPBACK_NAMES for addr, _ in failed):
+            return
+        elif _allow_not_all_listeners(conf):
+            self.log.warn(
+                "WARNING: some listening interfaces were not available, "
+                "but the ALLOW_NOT_ALL_LISTENERS setting is active"
+            )
+            return
+        else:
+            why = (
+                "some listening interfaces were not available ("
+                + "; ".join(w for _, w in failed)
+                + "): reconcile the LISTEN lines with this host's addresses, "
+                "or set ALLOW_NOT_ALL_LISTENERS"
+            )
+        for p in self.ports:
+            p.stopListening()
+        self.ports = []
+        raise ListenError(why)
 
     def drop_idle(self) -> None:
         now = self.reactor.seconds()
