@@ -10,6 +10,7 @@ connects the links, listens on every LISTEN address, drops clients silent for
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -251,11 +252,24 @@ class UpsdFactory(protocol.Factory):
         return NetServerProtocol(self.state, addr)
 
 
-def _interfaces(listen: Listen) -> list[str]:
-    """The addresses a LISTEN line binds; ``*`` means both wildcards."""
+def _interfaces(listen: Listen, family: int | None = None) -> list[str]:
+    """The addresses a LISTEN line binds; ``*`` means both wildcards.
+
+    ``family`` (``upsd -4`` / ``-6``) keeps one address family, as NUT's upsd does: a
+    name is resolved in that family only, and an address of the other family is fatal.
+    """
     if listen.address == "*":
-        return ["0.0.0.0", "::"]
-    return [listen.address]
+        both = [("0.0.0.0", socket.AF_INET), ("::", socket.AF_INET6)]
+        return [addr for addr, fam in both if family in (None, fam)]
+    if family is None:
+        return [listen.address]
+    try:
+        found = socket.getaddrinfo(
+            listen.address, listen.port, family, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+        )
+    except socket.gaierror as e:
+        raise ListenError(f"getaddrinfo: {e.strerror} (LISTEN {listen.address})") from None
+    return [str(found[0][4][0])]
 
 
 class ListenError(Exception):
@@ -325,6 +339,8 @@ class UpsdService(service.MultiService):
         self.stop_on_fatal = False
         #: reload on SIGHUP (set by the programs that own the process)
         self.handle_sighup = False
+        #: ``upsd -4`` / ``-6``: socket.AF_INET or AF_INET6 only; None: both
+        self.family: int | None = None
 
     def _link_for(self, section: Any, in_process: Any = None) -> DriverLink:
         conf = self.state.conf
@@ -431,9 +447,21 @@ class UpsdService(service.MultiService):
         conf = self.state.conf
         failed: list[tuple[str, str]] = []
         bound = 0
-        for listen in conf.listeners():
+        listeners = conf.listeners()
+        if not conf.listen and self.family is not None:
+            # the default pair: only the loopback of the family asked for
+            v6 = self.family == socket.AF_INET6
+            listeners = [x for x in listeners if (":" in x.address) == v6]
+        for listen in listeners:
             ok = False
-            for iface in _interfaces(listen):
+            try:
+                interfaces = _interfaces(listen, self.family)
+            except ListenError:
+                for p in self.ports:
+                    p.stopListening()
+                self.ports = []
+                raise
+            for iface in interfaces:
                 try:
                     port = self.reactor.listenTCP(
                         listen.port, factory, backlog=self.backlog, interface=iface
