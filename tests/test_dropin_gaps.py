@@ -35,9 +35,7 @@ PY = sys.executable
 
 
 def run(argv: list[str], env: dict[str, str], **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, env=env, capture_output=True, text=True, timeout=60, cwd=ROOT, **kw
-    )  # type: ignore[call-overload, no-any-return]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, cwd=ROOT, **kw)  # type: ignore[call-overload, no-any-return]
 
 
 def nutwist(cmd: str, *args: str) -> list[str]:
@@ -264,7 +262,7 @@ def test_upsmon_warns_in_nuts_words_and_runs(
     assert ours_rc == nut_rc == (0 if flag_text and flag_text.startswith("upsmon-") else 1)
     # every line of NUT's, in NUT's order, starts nutwist's line (which may add a hint)
     assert len(ours) == len(nut), (nut, ours)
-    for n, o in zip(nut, ours):
+    for n, o in zip(nut, ours, strict=True):
         assert o.startswith(n), (n, o)
     assert any(line.startswith("UPS: u@") for line in nut)
     assert f"{path} line 4: invalid directive POLFREQ 2 (did you mean POLLFREQ?)" in ours
@@ -288,13 +286,29 @@ def test_upsmon_starts_on_a_file_with_typos(dirs: tuple[Path, Path, dict[str, st
 # --- gap 4: a missing .dev file ----------------------------------------------------------
 
 
+def reap(state: Path) -> None:
+    """End any driver that did start anyway (the bug this guards against)."""
+    for pid in state.glob("*.pid"):
+        try:
+            os.kill(int(pid.read_text()), 15)
+        except (OSError, ValueError):
+            pass
+
+
+@pytest.fixture
+def reaped(dirs: tuple[Path, Path, dict[str, str]]) -> Iterator[tuple[Path, Path, dict[str, str]]]:
+    yield dirs
+    reap(dirs[1])
+
+
 @pytest.mark.nut
-def test_missing_dev_file_refused_as_nut(dirs: tuple[Path, Path, dict[str, str]]) -> None:
+def test_missing_dev_file_refused_as_nut(reaped: tuple[Path, Path, dict[str, str]]) -> None:
     require_nut("dummy-ups")
-    conf, state, env = dirs
+    conf, state, env = reaped
     (conf / "ups.conf").write_text("[u]\n\tdriver = dummy-ups\n\tport = gone.dev\n")
     nut = run([str(NUT_LIB / "dummy-ups"), "-a", "u", "-u", "root"], env)
     ours = run(nutwist("driver", "dummy-ups", "-a", "u", "-u", "root"), env)
+    reap(state)
     assert ours.returncode == nut.returncode == 1
     want = f"Can't open dummy-ups definition file {conf}/gone.dev: "
     assert want in nut.stderr
