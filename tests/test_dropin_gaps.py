@@ -240,7 +240,7 @@ pollfreq 5
 
 def upsmon_k(argv: list[str], env: dict[str, str]) -> tuple[int, list[str]]:
     r = run([*argv, "-K"], env)
-    noise = ("PID file", "upsmon.pid", "Network UPS Tools upsmon")
+    noise = ("PID file", "upsmon.pid", "Network UPS Tools upsmon", "kill: ")
     return r.returncode, [x for x in r.stderr.splitlines() if x and not any(n in x for n in noise)]
 
 

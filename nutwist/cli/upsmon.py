@@ -82,7 +82,7 @@ def startup_lines(conf: UpsmonConf) -> list[str]:
     ``(monitoring only)`` for power value 0; POWERDOWNFLAG: ``Using power down flag file F``.
     """
     found: list[tuple[float, str]] = [
-        (float("inf") if d.line is None else d.line, str(d)) for d in conf.diagnostics
+        (float("inf") if d.line is None else d.line, d.nut_line) for d in conf.diagnostics
     ]
     for m in conf.monitors:
         if m.powervalue == 0:
@@ -120,7 +120,7 @@ def load_conf(path: str, announce: bool = True) -> UpsmonConf | None:
     except OSError as e:
         print(f"Fatal error: Can't open {path}: {e.strerror}", file=sys.stderr)
         return None
-    for line in startup_lines(conf) if announce else map(str, conf.diagnostics):
+    for line in startup_lines(conf) if announce else (d.nut_line for d in conf.diagnostics):
         print(line, file=sys.stderr)
     if conf.diagnostics.errors:
         return None

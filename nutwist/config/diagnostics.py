@@ -24,14 +24,17 @@ class Diagnostic:
     line: int | None
     message: str
     fatal: bool = False
-    #: the whole line as NUT's own program words it, where nutwist prints NUT's wording
+    #: the whole line as NUT's own program words it, for the drop-in commands to print
     text: str | None = None
 
     def __str__(self) -> str:
-        if self.text is not None:
-            return self.text
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         return f"{where}: {self.level.value}: {self.message}"
+
+    @property
+    def nut_line(self) -> str:
+        """The line a drop-in command prints: NUT's wording where it has one."""
+        return self.text if self.text is not None else str(self)
 
     @property
     def is_error(self) -> bool:

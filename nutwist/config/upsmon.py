@@ -379,12 +379,11 @@ def _where(diags: Diagnostics, n: int, word: str, choices: Iterable[str]) -> str
     return f" ({diags.path} line {n}{guess})"
 
 
-def _invalid_directive(diags: Diagnostics, line: ConfLine, hint: str = "") -> None:
-    """NUT's upsmon warns in these words about a line it cannot use, and runs on."""
-    word = line.words[0]
+def _invalid_directive(diags: Diagnostics, line: ConfLine, message: str, hint: str = "") -> None:
+    """A line NUT's upsmon cannot use: it warns (these words in ``text``) and runs on."""
     diags.warning(
         line.lineno,
-        f"unknown or incomplete directive '{word}'{hint}",
+        message + hint,
         text=f"{diags.path} line {line.lineno}: invalid directive {' '.join(line.words)}{hint}",
     )
 
@@ -408,7 +407,9 @@ def _notifyflag(conf: UpsmonConf, diags: Diagnostics, line: ConfLine) -> None:
     """As NUT: an unknown type or flag is a warning; the flags it knows are kept."""
     n, args = line.lineno, line.words[1:]
     if len(args) < 2:
-        _invalid_directive(diags, line)
+        _invalid_directive(
+            diags, line, "NOTIFYFLAG: expected 'NOTIFYFLAG <type> <flag>[+<flag>...]'"
+        )
         return
     ntype = _notify_type(diags, n, "NOTIFYFLAG", args[0])
     if ntype is None:
@@ -438,7 +439,7 @@ def _notifyflag(conf: UpsmonConf, diags: Diagnostics, line: ConfLine) -> None:
 def _notifymsg(conf: UpsmonConf, diags: Diagnostics, line: ConfLine) -> None:
     n, args = line.lineno, line.words[1:]
     if len(args) < 2:
-        _invalid_directive(diags, line)
+        _invalid_directive(diags, line, "NOTIFYMSG: expected 'NOTIFYMSG <type> \"<message>\"'")
         return
     ntype = _notify_type(diags, n, "NOTIFYMSG", args[0])
     if ntype is None:
@@ -518,7 +519,7 @@ def _unknown(diags: Diagnostics, line: ConfLine) -> None:
         hint = f" (directive names are case-sensitive: {word.upper()})"
     else:
         hint = _closest(word, _KNOWN)
-    _invalid_directive(diags, line, hint)
+    _invalid_directive(diags, line, f"unknown directive '{word}'", hint)
 
 
 def parse(source: Source) -> UpsmonConf:
