@@ -164,10 +164,16 @@ def main(argv: list[str] | None = None) -> int:
         print(line, file=sys.stderr)
     from nutwist.services.runner import run_daemon
 
-    def build() -> Any:
-        return build_service(conf, path, single=args.single)
-
     foreground = bool(args.foreground or args.debug)
+
+    def build() -> Any:
+        svc = build_service(conf, path, single=args.single)
+        if not foreground:
+            # in the background these go to syslog as well, as NUT's upsmon logs them
+            for line in startup_lines(conf):
+                svc.log.info("{line}", line=line)
+        return svc
+
     return run_daemon(
         build,
         foreground=foreground,
