@@ -12,7 +12,8 @@ from nutwist.tap import _PathOptions, load_checked
 
 
 class Options(_PathOptions):
-    synopsis = "Usage: twistd [twistd options] nut-monitor [--confdir DIR] [--statepath DIR] [-p]"
+    # twistd puts "Usage: twistd [options] nut-monitor" before this
+    synopsis = "[--confdir DIR] [--statepath DIR] [-p]"
     longdesc = "upsmon: watch UPSes through upsd and shut this system down in time."
     optFlags = [["single", "p", "one process: no privileged helper for SHUTDOWNCMD"]]
 

@@ -66,12 +66,20 @@ class DriverOptions(_PathOptions):
 
 
 class Options(usage.Options):
-    synopsis = "Usage: twistd [twistd options] nut {upsd|driver|standalone} [options]"
+    # twistd puts "Usage: twistd [options] nut" before this
+    synopsis = "{upsd|driver|standalone} [options]"
     subCommands = [
         ["upsd", None, UpsdOptions, "upsd, with nutwist's drivers in-process"],
         ["driver", None, DriverOptions, "one driver: -a <upsname>"],
         ["standalone", None, StandaloneOptions, "upsd, drivers and upsmon (make demo)"],
     ]
+
+    def getSynopsis(self) -> str:
+        full = super().getSynopsis()
+        if self.subCommand is not None and full.endswith(self.synopsis):
+            # a subcommand's usage names itself after "nut", not the three choices
+            return full[: -len(self.synopsis)].rstrip()
+        return full
 
     def postOptions(self) -> None:
         if self.subCommand is None:

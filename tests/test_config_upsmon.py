@@ -246,14 +246,6 @@ MALFORMED = [
     ("OBLBDURATION soon", "OBLBDURATION: expected a whole number", False),
     ("POLLFAIL_LOG_THROTTLE_MAX -1", "POLLFAIL_LOG_THROTTLE_MAX: expected a number >= 0", False),
     ("NOTIFYCMD", "NOTIFYCMD: expected 'NOTIFYCMD", False),
-    ("NOTIFYMSG ONBATT", "NOTIFYMSG: expected 'NOTIFYMSG <type>", False),
-    ("NOTIFYMSG ONBATT UPS %s on battery", "NOTIFYMSG: expected", False),
-    ('NOTIFYMSG ONBAT "x"', "NOTIFYMSG: unknown notify type 'ONBAT'", False),
-    ("NOTIFYFLAG ONBAT SYSLOG", "NOTIFYFLAG: unknown notify type 'ONBAT'", False),
-    ("NOTIFYFLAG ONBATT SYSLOG+MAIL", "NOTIFYFLAG: expected 'NOTIFYFLAG <type> SYSLOG", False),
-    ("NOTIFYFLAG ONBATT syslog", "flags are upper-case", False),
-    ("NOTIFYFLAG ONBATT SYSLOG+", "NOTIFYFLAG: expected", False),
-    ("NOTIFYFLAG ONBATT", "NOTIFYFLAG: expected 'NOTIFYFLAG <type> <flag>", False),
     ("CERTVERIFY yes", "CERTVERIFY: expected 0 or 1", False),
     ("FORCESSL 2", "FORCESSL: expected 0 or 1", False),
     ("FORCESSL", "FORCESSL: expected 'FORCESSL 0|1'", False),
@@ -280,10 +272,30 @@ def test_malformed_line_gives_one_error_on_its_line(line: str, fragment: str, fa
 
 
 def test_malformed_lines_keep_defaults() -> None:
-    c = parse(BASE + "POLLFREQ fast\nMINSUPPLIES -1\nCERTVERIFY yes\nNOTIFYFLAG ONBATT EMAIL\n")
+    c = parse(BASE + "POLLFREQ fast\nMINSUPPLIES -1\nCERTVERIFY yes\nNOTIFYFLAG ONBAT EMAIL\n")
     assert (c.pollfreq, c.minsupplies, c.certverify) == (5, 1, False)
     assert c.flags_for("ONBATT") == {"SYSLOG", "WALL"}
-    assert [d.line for d in errors(c)] == [3, 4, 5, 6]
+    assert [d.line for d in errors(c)] == [3, 4, 5]
+
+
+# NUT's upsmon only warns about these (and runs); nutwist says the same, never refuses
+NOTIFY_TYPOS = [
+    ("NOTIFYMSG ONBATT", "upsmon.conf line 2: invalid directive NOTIFYMSG ONBATT"),
+    ("NOTIFYMSG ONBATT UPS %s on battery", "NOTIFYMSG ONBATT: only 'UPS' is the message"),
+    ('NOTIFYMSG ONBAT "x"', "'ONBAT' is not a valid notify event name"),
+    ("NOTIFYFLAG ONBAT SYSLOG", "Warning: invalid notify type [ONBAT]"),
+    ("NOTIFYFLAG ONBATT SYSLOG+MAIL", "Invalid notify flag: [MAIL]"),
+    ("NOTIFYFLAG ONBATT syslog", "Invalid notify flag: [syslog] (upsmon.conf line 2: did you"),
+    ("NOTIFYFLAG ONBATT SYSLOG+", "Invalid notify flag: []"),
+    ("NOTIFYFLAG ONBATT", "upsmon.conf line 2: invalid directive NOTIFYFLAG ONBATT"),
+]
+
+
+@pytest.mark.parametrize(("line", "text"), NOTIFY_TYPOS, ids=[m[0] for m in NOTIFY_TYPOS])
+def test_notify_typos_warn(line: str, text: str) -> None:
+    c = parse("# a comment first\n" + line + "\n" + BASE)
+    assert errors(c) == []
+    assert [d for d in c.diagnostics if text in d.nut_line], [d.nut_line for d in c.diagnostics]
 
 
 def test_unknown_and_wrong_case_directives_warn() -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import getpass
+import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, NoReturn
@@ -137,11 +139,36 @@ def prompt_password() -> str | None:
     return line.rstrip("\n")
 
 
-def run(main: Callable[[Any], Coroutine[Any, Any, int | None]]) -> NoReturn:
-    """Run ``main(reactor)``; NUT's exit status; client errors as ``Error: <message>``."""
+def broken_pipe(status: int | None = None) -> NoReturn:
+    """Standard output's reader has gone (``| head``): end quietly, as NUT's C clients do.
+
+    ``None``: die of SIGPIPE as upsrw and upscmd do (141 in the shell); else exit
+    with ``status`` (upsc ignores SIGPIPE and exits 0).
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    if status is None:
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGPIPE)
+        status = 141
+    sys.exit(status)
+
+
+def run(
+    main: Callable[[Any], Coroutine[Any, Any, int | None]], pipe_status: int | None = None
+) -> NoReturn:
+    """Run ``main(reactor)``; NUT's exit status; client errors as ``Error: <message>``.
+
+    A reader of standard output that goes away ends the program as :func:`broken_pipe`
+    says (``pipe_status``), never with a traceback.
+    """
     from twisted.internet import defer, task
 
     status: list[int] = [0]
+    pipe_broken = [False]
 
     async def wrapped(reactor: Any) -> None:
         try:
@@ -149,8 +176,13 @@ def run(main: Callable[[Any], Coroutine[Any, Any, int | None]]) -> NoReturn:
             status[0] = int(result or 0)
         except Exit as e:
             status[0] = e.status
+        except BrokenPipeError:
+            pipe_broken[0] = True
         except errors.NutError as e:
-            sys.stdout.flush()
+            try:
+                sys.stdout.flush()
+            except BrokenPipeError:
+                pipe_broken[0] = True
             stderr(f"Error: {e.message}")
             status[0] = 1
 
@@ -161,7 +193,12 @@ def run(main: Callable[[Any], Coroutine[Any, Any, int | None]]) -> NoReturn:
         task.react(start)
     except SystemExit:
         pass
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pipe_broken[0] = True
+    if pipe_broken[0]:
+        broken_pipe(pipe_status)
     sys.exit(status[0])
 
 
@@ -400,12 +437,19 @@ def admin_options(
 
 
 def main_with(
-    parse: Callable[[], tuple[dict[str, Any], list[str]]], run_: Callable[..., Any]
+    parse: Callable[[], tuple[dict[str, Any], list[str]]],
+    run_: Callable[..., Any],
+    pipe_status: int | None = None,
 ) -> None:
     """Parse the options (help and errors exit here), then run on the reactor."""
     try:
         opts, args = parse()
     except Exit as e:
-        sys.stdout.flush()
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            broken_pipe(pipe_status)
         sys.exit(e.status)
-    run(lambda reactor: run_(reactor, opts, args))
+    except BrokenPipeError:
+        broken_pipe(pipe_status)
+    run(lambda reactor: run_(reactor, opts, args), pipe_status)

@@ -41,6 +41,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("-F", dest="foreground", action="count", default=0)
     p.add_argument("-B", dest="background", action="store_true")
     p.add_argument("-V", dest="version", action="store_true")
+    p.add_argument("-L", dest="list_vars", action="store_true")
     p.add_argument("-q", dest="quiet", action="count", default=0)
     p.add_argument("-i", dest="interval")
     p.add_argument("-s", dest="standalone_name")
@@ -59,6 +60,7 @@ def usage(prog: str, drv: str) -> str:
         "  -u <user>      - switch to <user> (if started as root)",
         "  -x <var>=<val> - set a driver option",
         "  -V             - print the version and exit",
+        "  -L             - print parseable list of driver variables",
         "  -h             - this help",
         "",
         "Options for this driver (ups.conf or -x):",
@@ -104,6 +106,12 @@ def main(argv: list[str] | None = None, drv: str | None = None) -> int:
         return 0
     if args.help:
         print(usage(prog, drv))
+        return 0
+    if args.list_vars:
+        # NUT's format: the banner, then VALUE <name> "<description>" per driver option
+        print(BANNER.format(desc=desc, version=__version__, nut=NUT_COMPAT_VERSION))
+        for name, text in cls.options.items():
+            print(f'VALUE {name} "{text}"')
         return 0
     if not args.quiet:
         print(

@@ -28,11 +28,17 @@ def _passwd(args: argparse.Namespace) -> int:
 
     from nutwist.auth import hash_password
 
-    if args.stdin:
-        password = sys.stdin.readline().rstrip("\n")
+    if args.stdin or not sys.stdin.isatty():
+        # no terminal to prompt on: the first line of standard input is the password
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = getpass.getpass("New password: ")
-        if getpass.getpass("Again: ") != password:
+        try:
+            password = getpass.getpass("New password: ")
+            again = getpass.getpass("Again: ")
+        except (EOFError, KeyboardInterrupt):
+            print("\nnutwist passwd: no password given", file=sys.stderr)
+            return 1
+        if again != password:
             print("nutwist passwd: the passwords differ", file=sys.stderr)
             return 1
     if not password:
@@ -65,7 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print a 'password = \"$scrypt$...\"' line for upsd.users (a nutwist extension; "
         "NUT's upsd does not understand it).",
     )
-    pw.add_argument("--stdin", action="store_true", help="read the password from standard input")
+    pw.add_argument(
+        "--stdin",
+        action="store_true",
+        help="read the password from standard input (the default when it is not a terminal)",
+    )
     pw.set_defaults(func=_passwd)
     ex = sub.add_parser(
         "explain-shutdown",

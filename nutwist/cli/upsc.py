@@ -141,7 +141,8 @@ async def run(reactor: Any, opts: dict[str, Any], args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    cc.main_with(lambda: parse_args(argv), run)
+    # NUT's upsc ignores SIGPIPE: a closed pipe ends it with status 0
+    cc.main_with(lambda: parse_args(argv), run, pipe_status=0)
 
 
 if __name__ == "__main__":

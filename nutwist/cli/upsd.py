@@ -53,8 +53,9 @@ def daemon_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("-h", dest="help", action="store_true")
     p.add_argument("-u", dest="user")
     p.add_argument("-V", dest="version", action="store_true")
-    p.add_argument("-4", dest="ipv4", action="store_true")
-    p.add_argument("-6", dest="ipv6", action="store_true")
+    # the last of -4 / -6 wins, as in NUT
+    p.add_argument("-4", dest="family", action="store_const", const=4)
+    p.add_argument("-6", dest="family", action="store_const", const=6)
     return p
 
 
@@ -99,7 +100,9 @@ def usage() -> str:
             "  -h         display this help",
             "  -u <user>  switch to <user> (if started as root)",
             "  -V         display the version of this software",
-            "  -4 / -6    IPv4 / IPv6 only (LISTEN decides in nutwist)",
+            "  -r <dir>   chroot: not supported by nutwist (refused)",
+            "  -4         IPv4 only",
+            "  -6         IPv6 only",
         ]
     )
 
@@ -119,6 +122,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.old_i or args.old_p:
         print("Error: -i and -p are deprecated, use LISTEN in upsd.conf", file=sys.stderr)
+        return 1
+    if args.chroot is not None:
+        print(
+            "Error: -r (chroot) is not supported by nutwist's upsd: confine it with "
+            "systemd's RootDirectory= or a container instead",
+            file=sys.stderr,
+        )
         return 1
     if args.command is not None:
         return signal_running(
@@ -152,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         svc = UpsdService(cs.upsd, cs.ups, cs.users, statepath=statepath)
         svc.confdir = confdir
         svc.handle_sighup = True
+        if args.family is not None:
+            import socket
+
+            svc.family = socket.AF_INET6 if args.family == 6 else socket.AF_INET
         return svc
 
     foreground = bool(args.foreground or args.debug)

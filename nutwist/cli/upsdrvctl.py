@@ -28,6 +28,9 @@ def driver_argv(
         argv = [sys.executable, "-m", "nutwist.cli.driver", drv]
     else:
         argv = [os.path.join(conf.driverpath, drv)]
+    if getattr(args, "pass_debug", False) and args.debug and not getattr(args, "shutdown", False):
+        # -d: the driver gets upsdrvctl's own debug level (-D, -DD, ...), as NUT's does
+        argv.append("-" + "D" * args.debug)
     argv += ["-a", section.name]
     if args.user:
         argv += ["-u", args.user]
@@ -66,9 +69,11 @@ def _start(conf: upsconf.UpsConf, section: upsconf.UpsSection, args: argparse.Na
     retries = max(1, conf.maxretry)
     delay = section.get_int("maxstartdelay", conf.maxstartdelay)
     for attempt in range(retries):
+        proc = subprocess.Popen(argv)
         try:
-            rc = subprocess.run(argv, timeout=delay).returncode
+            rc = proc.wait(timeout=delay)
         except subprocess.TimeoutExpired:
+            # left running, as NUT's upsdrvctl leaves it (a driver in the foreground: -d -D)
             print("Startup timer elapsed, continuing...", file=sys.stderr)
             return False
         if rc == 0:
@@ -106,7 +111,8 @@ def _stop(conf: upsconf.UpsConf, section: upsconf.UpsSection, args: argparse.Nam
 
 
 def _shutdown(conf: upsconf.UpsConf, section: upsconf.UpsSection, args: argparse.Namespace) -> bool:
-    argv = [*driver_argv(conf, section, args), "-k"]
+    # NUT's upsdrvctl passes no debug level to a driver it runs with -k
+    argv = [*driver_argv(conf, section, argparse.Namespace(**vars(args), shutdown=True)), "-k"]
     if args.testing:
         print(f"exec: {' '.join(argv)}")
         return True
@@ -126,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-u", dest="user")
     p.add_argument("-r", dest="chroot")
     p.add_argument("-D", dest="debug", action="count", default=0)
+    p.add_argument("-d", dest="pass_debug", action="store_true")
     p.add_argument("-h", dest="help", action="store_true")
     p.add_argument("-V", dest="version", action="store_true")
     p.add_argument("command", nargs="?")
@@ -143,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             "usage: upsdrvctl [OPTIONS] (start | stop | shutdown) [<ups>]\n"
             "  -t  testing mode: print the actions without doing them\n"
             "  -u <user>  drivers drop privileges to <user>\n"
-            "  -D  raise debugging level",
+            "  -D  raise debugging level\n"
+            "  -d  pass the debugging level from upsdrvctl to the driver",
             file=sys.stderr,
         )
         return 0 if args.help else 1

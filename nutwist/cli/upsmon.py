@@ -75,14 +75,53 @@ def warn_permissions(path: str, run_as: str | None) -> list[str]:
     return out
 
 
-def load_conf(path: str) -> UpsmonConf | None:
+def startup_lines(conf: UpsmonConf) -> list[str]:
+    """What NUT's upsmon says as it reads upsmon.conf, with the file's findings, in file order.
+
+    Each MONITOR: ``UPS: <system> (primary|secondary) (power value N)``, or
+    ``(monitoring only)`` for power value 0; POWERDOWNFLAG: ``Using power down flag file F``.
+    """
+    found: list[tuple[float, str]] = [
+        (float("inf") if d.line is None else d.line, d.nut_line) for d in conf.diagnostics
+    ]
+    for m in conf.monitors:
+        if m.powervalue == 0:
+            text = f"UPS: {m.system} (monitoring only)"
+        else:
+            role = "primary" if m.primary else "secondary"
+            text = f"UPS: {m.system} ({role}) (power value {m.powervalue})"
+        found.append((m.lineno or 0, text))
+    if conf.powerdownflag:
+        found.append(
+            (conf.powerdownflag_line or 0, f"Using power down flag file {conf.powerdownflag}")
+        )
+    return [text for _, text in sorted(found, key=lambda item: item[0])]
+
+
+def powerdown_flag_status(path: str | None) -> tuple[int, str]:
+    """``upsmon -K``: NUT's exit code and line for the POWERDOWNFLAG file."""
+    from nutwist.monitor.helper import POWERDOWN_MAGIC
+
+    if not path:
+        return 1, "Power down flag is not set"
+    try:
+        with open(path) as f:
+            head = f.read(len(POWERDOWN_MAGIC))
+    except OSError:
+        return 1, "Power down flag is not set"
+    if head == POWERDOWN_MAGIC:
+        return 0, "Power down flag is set"
+    return 1, f"POWERDOWNFLAG ({path}) does not contain the upsmon magic string"
+
+
+def load_conf(path: str, announce: bool = True) -> UpsmonConf | None:
     try:
         conf = load_upsmon(path)
     except OSError as e:
         print(f"Fatal error: Can't open {path}: {e.strerror}", file=sys.stderr)
         return None
-    for d in conf.diagnostics:
-        print(d, file=sys.stderr)
+    for line in startup_lines(conf) if announce else (d.nut_line for d in conf.diagnostics):
+        print(line, file=sys.stderr)
     if conf.diagnostics.errors:
         return None
     from nutwist.tls.context import TlsConfigError, check_upsmon_tls
@@ -115,12 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     if conf is None:
         return 1
     if args.killpower:
-        from nutwist.monitor.helper import check_powerdownflag
-
-        if not conf.powerdownflag:
-            print("Power down flag is not set", file=sys.stderr)
-            return 1
-        return 0 if check_powerdownflag(conf.powerdownflag) else 1
+        code, line = powerdown_flag_status(conf.powerdownflag)
+        print(line, file=sys.stderr)
+        return code
     if already_running(pidfile(), "upsmon"):
         return 1
     user = args.user or conf.run_as_user or (paths.DEFAULT_USER if os.geteuid() == 0 else None)
@@ -128,10 +164,16 @@ def main(argv: list[str] | None = None) -> int:
         print(line, file=sys.stderr)
     from nutwist.services.runner import run_daemon
 
-    def build() -> Any:
-        return build_service(conf, path, single=args.single)
-
     foreground = bool(args.foreground or args.debug)
+
+    def build() -> Any:
+        svc = build_service(conf, path, single=args.single)
+        if not foreground:
+            # in the background these go to syslog as well, as NUT's upsmon logs them
+            for line in startup_lines(conf):
+                svc.log.info("{line}", line=line)
+        return svc
+
     return run_daemon(
         build,
         foreground=foreground,
@@ -201,7 +243,7 @@ def build_service(conf: UpsmonConf, path: str, single: bool) -> Any:
     holder["svc"] = svc
 
     def reload() -> None:
-        new = load_conf(path)
+        new = load_conf(path, announce=False)
         if new is None:
             svc.log.error("reload: {path} is not usable; keeping the old configuration", path=path)
             return

@@ -24,10 +24,17 @@ class Diagnostic:
     line: int | None
     message: str
     fatal: bool = False
+    #: the whole line as NUT's own program words it, for the drop-in commands to print
+    text: str | None = None
 
     def __str__(self) -> str:
         where = self.path if self.line is None else f"{self.path}:{self.line}"
         return f"{where}: {self.level.value}: {self.message}"
+
+    @property
+    def nut_line(self) -> str:
+        """The line a drop-in command prints: NUT's wording where it has one."""
+        return self.text if self.text is not None else str(self)
 
     @property
     def is_error(self) -> bool:
@@ -52,8 +59,8 @@ class Diagnostics(list[Diagnostic]):
     def error(self, line: int | None, message: str, *, fatal: bool = False) -> None:
         self.append(Diagnostic(Level.ERROR, self.path, line, message, fatal))
 
-    def warning(self, line: int | None, message: str) -> None:
-        self.append(Diagnostic(Level.WARNING, self.path, line, message))
+    def warning(self, line: int | None, message: str, *, text: str | None = None) -> None:
+        self.append(Diagnostic(Level.WARNING, self.path, line, message, text=text))
 
     @property
     def errors(self) -> list[Diagnostic]:

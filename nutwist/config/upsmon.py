@@ -12,9 +12,10 @@ names are not (NUT compares them with strcasecmp), notify flags are.
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import NamedTuple
@@ -163,6 +164,8 @@ class UpsmonConf:
     #: the words of later NUT's argv form ``NOTIFYCMD <cmd> <arg>...``; None for one word
     notifycmd_argv: list[str] | None = None
     powerdownflag: str | None = None
+    #: the line of the POWERDOWNFLAG in use (upsmon announces it in file order)
+    powerdownflag_line: int | None = None
     run_as_user: str | None = None
     debug_min: int | None = None
     #: NOTIFYMSG overrides, by upper-case type
@@ -363,40 +366,90 @@ def _check_message(diags: Diagnostics, n: int, ntype: str, message: str) -> None
         )
 
 
+def _closest(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean X?)`` for the nearest of ``choices`` (difflib), or nothing."""
+    match = difflib.get_close_matches(word.upper(), list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def _where(diags: Diagnostics, n: int, word: str, choices: Iterable[str]) -> str:
+    """What nutwist adds to NUT's words: `` (FILE line N[: did you mean X?])``."""
+    match = difflib.get_close_matches(word.upper(), list(choices), n=1, cutoff=0.6)
+    guess = f": did you mean {match[0]}?" if match and word else ""
+    return f" ({diags.path} line {n}{guess})"
+
+
+def _invalid_directive(diags: Diagnostics, line: ConfLine, message: str, hint: str = "") -> None:
+    """A line NUT's upsmon cannot use: it warns (these words in ``text``) and runs on."""
+    diags.warning(
+        line.lineno,
+        message + hint,
+        text=f"{diags.path} line {line.lineno}: invalid directive {' '.join(line.words)}{hint}",
+    )
+
+
 def _notify_type(diags: Diagnostics, n: int, directive: str, word: str) -> str | None:
+    """The upper-case type, or None after NUT's warning (the line is then ignored)."""
     key = word.upper()
     if key in NOTIFY_TYPES:
         return key
-    diags.error(
-        n,
-        f"{directive}: unknown notify type {word!r} (known: {', '.join(NOTIFY_TYPES)})",
-    )
+    hint = _closest(word, NOTIFY_TYPES)
+    where = _where(diags, n, word, NOTIFY_TYPES)
+    if directive == "NOTIFYFLAG":
+        nut = f"Warning: invalid notify type [{word}]"
+    else:
+        nut = f"'{word}' is not a valid notify event name"
+    diags.warning(n, f"{directive}: unknown notify type {word!r}{hint}", text=nut + where)
     return None
 
 
 def _notifyflag(conf: UpsmonConf, diags: Diagnostics, line: ConfLine) -> None:
+    """As NUT: an unknown type or flag is a warning; the flags it knows are kept."""
     n, args = line.lineno, line.words[1:]
-    if not expect_args(diags, line, 2, "NOTIFYFLAG <type> <flag>[+<flag>...]"):
+    if len(args) < 2:
+        _invalid_directive(
+            diags, line, "NOTIFYFLAG: expected 'NOTIFYFLAG <type> <flag>[+<flag>...]'"
+        )
         return
     ntype = _notify_type(diags, n, "NOTIFYFLAG", args[0])
     if ntype is None:
         return
-    flags = args[1].split("+")
-    bad = [f for f in flags if f not in NOTIFY_FLAG_WORDS]
-    if bad:
-        hint = " (flags are upper-case)" if all(f.upper() in NOTIFY_FLAG_WORDS for f in bad) else ""
-        diags.error(
+    flags = []
+    for word in args[1].split("+"):
+        if word in NOTIFY_FLAG_WORDS:
+            flags.append(word)
+            continue
+        hint = _closest(word, NOTIFY_FLAG_WORDS) if word else ""
+        where = _where(diags, n, word, NOTIFY_FLAG_WORDS)
+        diags.warning(
             n,
-            "NOTIFYFLAG: expected 'NOTIFYFLAG <type> SYSLOG[+WALL][+EXEC]' or "
-            f"'NOTIFYFLAG <type> IGNORE', got {args[1]!r}{hint}",
+            f"NOTIFYFLAG {ntype}: unknown flag {word!r}{hint}",
+            text=f"Invalid notify flag: [{word}]{where}",
         )
-        return
+    if len(args) > 2:
+        diags.warning(n, f"NOTIFYFLAG: words after {args[1]!r} are ignored (join flags with +)")
     if IGNORE in flags:
         if len(set(flags)) > 1:
             diags.warning(n, f"NOTIFYFLAG {ntype}: IGNORE overrides the other flags given with it")
         conf.notifyflag[ntype] = frozenset()
     else:
         conf.notifyflag[ntype] = frozenset(flags)
+
+
+def _notifymsg(conf: UpsmonConf, diags: Diagnostics, line: ConfLine) -> None:
+    n, args = line.lineno, line.words[1:]
+    if len(args) < 2:
+        _invalid_directive(diags, line, "NOTIFYMSG: expected 'NOTIFYMSG <type> \"<message>\"'")
+        return
+    ntype = _notify_type(diags, n, "NOTIFYMSG", args[0])
+    if ntype is None:
+        return
+    if len(args) > 2:
+        diags.warning(
+            n, f"NOTIFYMSG {ntype}: only {args[1]!r} is the message (quote a message with spaces)"
+        )
+    _check_message(diags, n, ntype, args[1])
+    conf.notifymsg[ntype] = args[1]
 
 
 def _shutdownexit(conf: UpsmonConf, diags: Diagnostics, line: ConfLine) -> None:
@@ -460,11 +513,13 @@ def _notifycmd(conf: UpsmonConf, diags: Diagnostics, line: ConfLine) -> None:
         conf.notifycmd, conf.notifycmd_argv = shlex.join(args), list(args)
 
 
-def _unknown(diags: Diagnostics, n: int, word: str) -> None:
-    hint = ""
+def _unknown(diags: Diagnostics, line: ConfLine) -> None:
+    word = line.words[0]
     if word.upper() in _KNOWN:
         hint = f" (directive names are case-sensitive: {word.upper()})"
-    diags.warning(n, f"unknown directive '{word}'{hint}")
+    else:
+        hint = _closest(word, _KNOWN)
+    _invalid_directive(diags, line, f"unknown directive '{word}'", hint)
 
 
 def parse(source: Source) -> UpsmonConf:
@@ -476,6 +531,8 @@ def parse(source: Source) -> UpsmonConf:
         if word == "MONITOR":
             _monitor(conf, diags, line)
         elif simple_directive(conf, diags, line, ints=_INTS, strings=_STRINGS):
+            if word == "POWERDOWNFLAG":
+                conf.powerdownflag_line = n
             continue
         elif word in _ZERO_ONE:
             if expect_args(diags, line, 1, f"{word} 0|1"):
@@ -495,11 +552,7 @@ def parse(source: Source) -> UpsmonConf:
         elif word == "NOTIFYCMD":
             _notifycmd(conf, diags, line)
         elif word == "NOTIFYMSG":
-            if expect_args(diags, line, 2, 'NOTIFYMSG <type> "<message>"'):
-                ntype = _notify_type(diags, n, word, args[0])
-                if ntype is not None:
-                    _check_message(diags, n, ntype, args[1])
-                    conf.notifymsg[ntype] = args[1]
+            _notifymsg(conf, diags, line)
         elif word == "NOTIFYFLAG":
             _notifyflag(conf, diags, line)
         elif word == "CERTIDENT":
@@ -509,7 +562,7 @@ def parse(source: Source) -> UpsmonConf:
         elif word == "SHUTDOWNEXIT":
             _shutdownexit(conf, diags, line)
         else:
-            _unknown(diags, n, word)
+            _unknown(diags, line)
     validate(conf)
     return conf
 

@@ -121,6 +121,13 @@ class Driver:
 
     # --- the hooks a driver fills in ---------------------------------------------
 
+    def initups(self) -> None:
+        """Check the device can be opened before the driver starts (upsdrv_initups).
+
+        Raise DeviceError with the one line to print: the driver then exits 1 at once.
+        """
+        return None
+
     def initinfo(self) -> defer.Deferred[None] | None:
         """Find the device and publish what it is (upsdrv_initinfo)."""
         return None
@@ -328,6 +335,9 @@ class Driver:
             self.setinfo(f"driver.parameter.{key}", value)
         for flag in self.flags:
             self.setinfo(f"driver.flag.{flag}", "enabled")
+        # NUT 2.8.0's driver core always publishes this: "yes" and "auto" as written, else "no"
+        sync = self.params.get("synchronous", "auto")
+        self.setinfo("driver.parameter.synchronous", sync if sync in ("yes", "auto") else "no")
 
     def set_driver_state(self, state: str) -> None:
         self.setinfo("driver.state", state)
@@ -386,7 +396,10 @@ class Driver:
             self._schedule()
 
         def failed(f: Any) -> None:
-            self.log.failure("{ups}: driver start failed", f, ups=self.upsname)
+            if f.check(DeviceError):
+                self.log.error("{ups}: {e}", ups=self.upsname, e=f.getErrorMessage())
+            else:
+                self.log.failure("{ups}: driver start failed", f, ups=self.upsname)
             self.set_driver_state("reconnect.trying")
             self.datastale()
             self._failures = max(self._failures, 1)

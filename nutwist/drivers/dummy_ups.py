@@ -182,6 +182,19 @@ class DummyUps(Driver):
     def looping(self) -> bool:
         return self.mode in ("dummy-loop", "dummy")
 
+    def initups(self) -> None:
+        """NUT's dummy-ups will not start without its definition file."""
+        if self.mode == "repeater":
+            return
+        try:
+            with open(self.path, "rb"):
+                pass
+        except OSError as e:
+            raise DeviceError(
+                f"Can't open dummy-ups definition file {self.path}: "
+                f"Can't open {self.path}: {e.strerror}"
+            ) from None
+
     def initinfo(self) -> None:
         self.setinfo("driver.parameter.mode", self.mode)
         if self.mode == "repeater":

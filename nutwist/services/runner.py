@@ -95,6 +95,11 @@ def run_driver(
     except DeviceError as e:
         print(f"Fatal error: {e}", file=sys.stderr)
         return 1
+    try:
+        driver.initups()
+    except DeviceError as e:
+        print(e, file=sys.stderr)  # NUT's own words, as its drivers print them
+        return 1
     if kill:
         _start_logging(debug)
         return _kill_power(driver)
@@ -159,6 +164,7 @@ def run_daemon(
             try:
                 with open(pidfile, "w") as f:
                     f.write(f"{os.getpid()}\n")
+                holder["pidfile"] = pidfile
             except OSError as e:
                 log.warn("cannot write {pidfile}: {e}", pidfile=pidfile, e=e.strerror)
         if on_running is not None:
@@ -171,9 +177,10 @@ def run_daemon(
                 os.dup2(devnull, fd)
 
     def stopping() -> Any:
-        if pidfile is not None:
+        # only our own: an instance that failed to start leaves the running one's alone
+        if "pidfile" in holder:
             try:
-                os.unlink(pidfile)
+                os.unlink(holder["pidfile"])
             except OSError:
                 pass
         svc = holder.get("svc")

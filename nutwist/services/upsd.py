@@ -10,6 +10,7 @@ connects the links, listens on every LISTEN address, drops clients silent for
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -251,15 +252,40 @@ class UpsdFactory(protocol.Factory):
         return NetServerProtocol(self.state, addr)
 
 
-def _interfaces(listen: Listen) -> list[str]:
-    """The addresses a LISTEN line binds; ``*`` means both wildcards."""
+def _interfaces(listen: Listen, family: int | None = None) -> list[str]:
+    """The addresses a LISTEN line binds; ``*`` means both wildcards.
+
+    ``family`` (``upsd -4`` / ``-6``) keeps one address family, as NUT's upsd does: a
+    name is resolved in that family only, and an address of the other family is fatal.
+    """
     if listen.address == "*":
-        return ["0.0.0.0", "::"]
-    return [listen.address]
+        both = [("0.0.0.0", socket.AF_INET), ("::", socket.AF_INET6)]
+        return [addr for addr, fam in both if family in (None, fam)]
+    if family is None:
+        return [listen.address]
+    try:
+        found = socket.getaddrinfo(
+            listen.address, listen.port, family, socket.SOCK_STREAM, 0, socket.AI_PASSIVE
+        )
+    except socket.gaierror as e:
+        raise ListenError(f"getaddrinfo: {e.strerror} (LISTEN {listen.address})") from None
+    return [str(found[0][4][0])]
 
 
 class ListenError(Exception):
     pass
+
+
+#: LISTEN names of the loopback: when only these fail, they named a socket already bound
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost6", "127.0.0.1", "::1"})
+
+
+def _allow_not_all_listeners(conf: UpsdConf) -> bool:
+    """ALLOW_NOT_ALL_LISTENERS: the environment variable wins over upsd.conf, as in NUT."""
+    env = os.environ.get("ALLOW_NOT_ALL_LISTENERS")
+    if env is not None and env.strip():
+        return env.strip().lower().startswith(("1", "y", "t", "on"))
+    return bool(conf.allow_not_all_listeners)
 
 
 class UpsdService(service.MultiService):
@@ -313,6 +339,8 @@ class UpsdService(service.MultiService):
         self.stop_on_fatal = False
         #: reload on SIGHUP (set by the programs that own the process)
         self.handle_sighup = False
+        #: ``upsd -4`` / ``-6``: socket.AF_INET or AF_INET6 only; None: both
+        self.family: int | None = None
 
     def _link_for(self, section: Any, in_process: Any = None) -> DriverLink:
         conf = self.state.conf
@@ -407,29 +435,74 @@ class UpsdService(service.MultiService):
             signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.reload))
 
     def listen(self) -> None:
-        """Bind every LISTEN address now; fail as NUT does when one cannot be bound."""
+        """Bind every LISTEN address now, and decide as NUT does when some cannot be bound.
+
+        Each address gets ``listening on A port P`` or ``not listening on A port P``.  None
+        bound: ``no listening interface available``.  When every failure is a name of the
+        loopback (``localhost``, ``localhost6``, ``127.0.0.1``, ``::1``), the names resolved
+        to a socket already bound, and upsd goes on.  Any other failure stops upsd unless
+        ALLOW_NOT_ALL_LISTENERS (environment first, then upsd.conf) is set, which warns.
+        """
         factory = UpsdFactory(self.state)
         conf = self.state.conf
-        failed = []
-        for listen in conf.listeners():
-            for iface in _interfaces(listen):
+        failed: list[tuple[str, str]] = []
+        bound = 0
+        listeners = conf.listeners()
+        if not conf.listen and self.family is not None:
+            # the default pair: only the loopback of the family asked for
+            v6 = self.family == socket.AF_INET6
+            listeners = [x for x in listeners if (":" in x.address) == v6]
+        for listen in listeners:
+            ok = False
+            try:
+                interfaces = _interfaces(listen, self.family)
+            except ListenError:
+                for p in self.ports:
+                    p.stopListening()
+                self.ports = []
+                raise
+            for iface in interfaces:
                 try:
                     port = self.reactor.listenTCP(
                         listen.port, factory, backlog=self.backlog, interface=iface
                     )
                 except Exception as e:
-                    failed.append(f"{iface} port {listen.port}: {e}")
+                    self.log.debug(
+                        "bind {addr} port {port}: {e}", addr=iface, port=listen.port, e=e
+                    )
                     continue
                 self.ports.append(port)
-                self.log.info("listening on {addr} port {port}", addr=iface, port=listen.port)
-        explicit = bool(conf.listen)
-        if failed and (not self.ports or (explicit and not conf.allow_not_all_listeners)):
-            for p in self.ports:
-                p.stopListening()
-            self.ports = []
-            raise ListenError("not listening on " + "; ".join(failed))
-        for f in failed:
-            self.log.warn("not listening on {what}", what=f)
+                ok = True
+            where = f"{listen.address} port {listen.port}"
+            if ok:
+                bound += 1
+                self.log.info("listening on {where}", where=where)
+            else:
+                failed.append((listen.address, where))
+                self.log.error("not listening on {where}", where=where)
+        if not failed:
+            return
+        if not bound:
+            why = "no listening interface available"
+        elif all(addr in _LOOPBACK_NAMES for addr, _ in failed):
+            return
+        elif _allow_not_all_listeners(conf):
+            self.log.warn(
+                "WARNING: some listening interfaces were not available, "
+                "but the ALLOW_NOT_ALL_LISTENERS setting is active"
+            )
+            return
+        else:
+            why = (
+                "some listening interfaces were not available ("
+                + "; ".join(w for _, w in failed)
+                + "): reconcile the LISTEN lines with this host's addresses, "
+                "or set ALLOW_NOT_ALL_LISTENERS"
+            )
+        for p in self.ports:
+            p.stopListening()
+        self.ports = []
+        raise ListenError(why)
 
     def drop_idle(self) -> None:
         now = self.reactor.seconds()
