@@ -380,6 +380,15 @@ def test_answers_stay_in_order_while_a_check_runs(tmp_path: Path) -> None:
     assert dummy.params == auth.parse_scrypt(hashed).params
     fake.calls[1][0].callback(False)
     assert u.value() == b"OK\nOK\nERR ACCESS-DENIED\n"
+    # quoted words (the tokenizer's path), and a read cut mid-line while waiting
+    r, v = client(state)
+    r.dataReceived(b'USERNAME "mon"\nPASSWORD "mq"\nFSD "u"\nGET VAR "u" "ups.')
+    assert v.value() == b"OK\nOK\n" and len(fake.calls) == 3
+    r.dataReceived(b'load"\nLIST UPS\n')
+    fake.calls[2][0].callback(False)
+    assert v.value() == (
+        b'OK\nOK\nERR ACCESS-DENIED\nERR VAR-NOT-SUPPORTED\nBEGIN LIST UPS\nUPS u "desc"\nEND LIST UPS\n'
+    )
 
 
 # --- 7: NUT's warning for world-readable configuration files -------------------------------------
