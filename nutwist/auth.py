@@ -36,7 +36,7 @@ MAXMEM = 64 * 1024 * 1024
 N_MAX, R_MAX, P_MAX = 1 << 20, 64, 16
 
 _PARAMS_RE = re.compile(r"n=(\d{1,8}),r=(\d{1,3}),p=(\d{1,3})\Z")
-_B64_RE = re.compile(r"[A-Za-z0-9+/]+\Z")
+_B64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}\Z")
 
 
 def _b64(data: bytes) -> str:
@@ -46,6 +46,7 @@ def _b64(data: bytes) -> str:
 def _unb64(text: str) -> bytes:
     if not _B64_RE.match(text):
         raise ValueError("not base64")
+    text = text.rstrip("=")
     return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
 
 
