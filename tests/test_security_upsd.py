@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import re
 import selectors
 import signal
@@ -486,3 +487,42 @@ def test_the_whole_digest_is_compared() -> None:
     near = wrong.rsplit("$", 1)[0] + "$" + auth._b64(digest[:-1] + bytes([digest[-1] ^ 1]))
     assert not auth.verify_password(near, "wrong")
     assert auth.verify_password(wrong, "wrong")
+
+
+def test_waiting_for_a_check_changes_no_answer(tmp_path: Path) -> None:
+    """Random request streams, cut into random reads: the same answers whether the
+    password check runs inline or off the reactor (answered later, by hand)."""
+    hashed = auth.hash_password("mp", n=16)
+    users = parse_users(
+        Source.from_text(
+            f'[mon]\n password = "{hashed}"\n upsmon primary\n actions = SET\n', "upsd.users"
+        )
+    )
+    lines = [
+        b"USERNAME mon\n", b'USERNAME "mon"\n', b"PASSWORD mp\n", b'PASSWORD "mq"\n',
+        b"LOGIN u\n", b"FSD u\n", b"GET VAR u ups.status\n", b'GET VAR "u" ups.id\n',
+        b"VER\n", b"LIST UPS\n", b'SET VAR u ups.id "a b"\n', b"PRIMARY u\n",
+        b'"unterminated #x"\n', b"HELP\n", b"GET VAR u" + b" x" * 300 + b"\n",
+    ]  # fmt: skip
+    rng = random.Random(20)
+    for _ in range(1000):
+        stream = b"".join(rng.choice(lines) for _ in range(rng.randint(1, 30)))
+        cuts = sorted(rng.sample(range(1, len(stream)), min(len(stream) - 1, rng.randint(0, 6))))
+        reads = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
+        answers = []
+        for off_reactor in (False, True):
+            state, _, _ = make_state(tmp_path)
+            state.users = users
+            fake = FakeVerifier()
+            if off_reactor:
+                state.verifier = fake  # type: ignore[assignment]
+            p, t = client(state)
+            done = 0
+            for data in reads:
+                p.dataReceived(data)
+                while done < len(fake.calls):
+                    d, stored, given = fake.calls[done]
+                    done += 1
+                    d.callback(auth.verify_password(stored, given))
+            answers.append(t.value())
+        assert answers[0] == answers[1], reads

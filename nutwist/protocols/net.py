@@ -99,7 +99,8 @@ class NetServerProtocol(protocol.Protocol):
         self.waiting = False
         self._waiting_line: list[str] = []
         self._replay: list[list[str] | TokenizerError] = []
-        self._backlog: list[bytes] = []
+        #: (whether it goes straight to the tokenizer, bytes): reads to handle after it
+        self._backlog: list[tuple[bool, bytes]] = []
         self._lost = False
 
     # --- transport ------------------------------------------------------------------
@@ -119,8 +120,8 @@ class NetServerProtocol(protocol.Protocol):
         if self.closing:
             return
         if self.waiting:
-            self._backlog.append(data)
-            if sum(map(len, self._backlog)) > max(self.state.max_line, BACKLOG_MAX):
+            self._backlog.append((False, data))
+            if sum(len(b) for _, b in self._backlog) > max(self.state.max_line, BACKLOG_MAX):
                 self.log.info("{addr}: dropping a client flooding a password check", addr=self.addr)
                 self.closing = True
                 self.transport.loseConnection()  # type: ignore[union-attr]
@@ -131,6 +132,10 @@ class NetServerProtocol(protocol.Protocol):
             data = self._plain_requests(pending + data if pending else data)
             if not data or self.closing:
                 return
+        self._tokenize(data)
+
+    def _tokenize(self, data: bytes) -> None:
+        """The tokenizer's path, one 512-byte read at a time (as upsd reads)."""
         for start in range(0, len(data), READ_MAX):
             if self.closing:
                 return
@@ -148,7 +153,7 @@ class NetServerProtocol(protocol.Protocol):
                     self._drop_after_starttls()
                     return
                 if self.waiting:
-                    self._hold(items[i + 1 :], data[start + READ_MAX :])
+                    self._hold(items[i + 1 :], data[start + READ_MAX :], tokenizer=True)
                     return
         self._check_endless()
 
@@ -161,11 +166,14 @@ class NetServerProtocol(protocol.Protocol):
         self.transport.pauseProducing()  # type: ignore[union-attr]
         d.addBoth(self._resume)
 
-    def _hold(self, items: list[list[str] | TokenizerError], rest: bytes) -> None:
-        """Keep what followed the waiting request, to be handled after it."""
+    def _hold(
+        self, items: list[list[str] | TokenizerError], rest: bytes, tokenizer: bool = False
+    ) -> None:
+        """Keep what followed the waiting request, to be handled after it as it would
+        have been at once (``tokenizer``: the rest of a read the tokenizer was taking)."""
         self._replay = [self._waiting_line, *items]
         if rest:
-            self._backlog.insert(0, rest)
+            self._backlog.insert(0, (tokenizer, rest))
 
     def _resume(self, _: object) -> None:
         self.waiting = False
@@ -190,8 +198,15 @@ class NetServerProtocol(protocol.Protocol):
                 self._backlog = backlog
                 return
         self.transport.resumeProducing()  # type: ignore[union-attr]
-        for data in backlog:
-            self.dataReceived(data)  # kept in order: if it waits again, the rest queue behind
+        for tokenizer, data in backlog:
+            if self.closing:
+                return
+            if self.waiting:  # waiting again: the rest queue behind, in order
+                self._backlog.append((tokenizer, data))
+            elif tokenizer:
+                self._tokenize(data)
+            else:
+                self.dataReceived(data)
 
     def _drop_after_starttls(self) -> None:
         self.tokenizer.reset()
