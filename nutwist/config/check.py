@@ -243,7 +243,11 @@ def _check_monitors(cs: confset.ConfSet, out: Diagnostics) -> None:
                     "'upsmon secondary': it could not set FSD",
                 )
             )
-        if user.password is not None and not _password_matches(user.password, mon.password):
+        if (
+            user.password is not None
+            and user.password_error is None  # a malformed hash is reported on its own line
+            and not _password_matches(user.password, mon.password)
+        ):
             out.append(
                 Diagnostic(
                     Level.ERROR,

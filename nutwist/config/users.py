@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from nutwist.auth import dummy_like, is_hashed, parse_scrypt, scrypt_problem
 from nutwist.config.base import Source, lines
 from nutwist.config.diagnostics import Diagnostics
 
@@ -29,6 +30,8 @@ class User:
     lineno: int
     password: str | None = field(default=None, repr=False)
     password_line: int | None = None
+    #: why the (hashed) password is malformed: the user can never log in with it
+    password_error: str | None = None
     actions: set[str] = field(default_factory=set)
     instcmds: set[str] = field(default_factory=set)
     #: primary, secondary, master or slave, as written
@@ -53,9 +56,21 @@ class UsersConf:
     path: str
     users: dict[str, User] = field(default_factory=dict)
     diagnostics: Diagnostics = field(default_factory=lambda: Diagnostics("upsd.users"))
+    _dummy: str | None = field(default=None, repr=False)
 
     def get(self, name: str) -> User | None:
         return self.users.get(name)
+
+    def dummy_password(self) -> str:
+        """What a user who does not exist is checked against: a hash nothing matches,
+        as costly as this file's first hash (cleartext when it holds none)."""
+        if self._dummy is None:
+            self._dummy = "\0no such user"
+            for u in self.users.values():
+                if u.password is not None and u.password_error is None and is_hashed(u.password):
+                    self._dummy = dummy_like(parse_scrypt(u.password).params)
+                    break
+        return self._dummy
 
 
 def _values(words: list[str]) -> list[str] | None:
@@ -100,6 +115,13 @@ def parse(source: Source) -> UsersConf:
                 diags.error(n, "password: expected 'password = <password>' (quote spaces)")
                 continue
             user.password, user.password_line = values[0], n
+            user.password_error = scrypt_problem(values[0])
+            if user.password_error is not None:
+                diags.error(
+                    n,
+                    f"password: malformed scrypt hash for user {user.name} "
+                    f"({user.password_error}); {user.name} cannot log in with it",
+                )
         elif key == "actions":
             if values is None:
                 diags.error(n, "actions: expected 'actions = SET [FSD]'")

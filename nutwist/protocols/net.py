@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twisted.internet import protocol
 from twisted.internet.interfaces import IPushProducer
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 ANSWER_MAX = 512
 #: upsd reads at most 512 bytes at a time; a parse error drops the rest of that read
 READ_MAX = 512
+#: what a client may send while its password check runs, before it is dropped
+BACKLOG_MAX = 64 * 1024
 HELP = "Commands: HELP VER GET LIST SET INSTCMD LOGIN LOGOUT USERNAME PASSWORD STARTTLS"
 NETVER = "1.3"
 
@@ -90,6 +92,16 @@ class NetServerProtocol(protocol.Protocol):
         self.tls_switch = False
         #: the plain request line being answered (the key for upsd's answer cache)
         self._request_line: bytes | None = None
+        #: the outcome of checking USERNAME/PASSWORD (UpsdState.start_check), None: not yet
+        self.auth: str | None = None
+        #: a password check runs off the reactor: the request that needs it, and what
+        #: came after it, wait (answers stay in order on the connection)
+        self.waiting = False
+        self._waiting_line: list[str] = []
+        self._replay: list[list[str] | TokenizerError] = []
+        #: (whether it goes straight to the tokenizer, bytes): reads to handle after it
+        self._backlog: list[tuple[bool, bytes]] = []
+        self._lost = False
 
     # --- transport ------------------------------------------------------------------
 
@@ -101,10 +113,18 @@ class NetServerProtocol(protocol.Protocol):
         self.transport.registerProducer(_StopReadingWhenFull(self.transport), True)  # type: ignore[union-attr]
 
     def connectionLost(self, reason: object = None) -> None:
+        self._lost = True
         self.state.client_disconnected(self)
 
     def dataReceived(self, data: bytes) -> None:
         if self.closing:
+            return
+        if self.waiting:
+            self._backlog.append((False, data))
+            if sum(len(b) for _, b in self._backlog) > max(self.state.max_line, BACKLOG_MAX):
+                self.log.info("{addr}: dropping a client flooding a password check", addr=self.addr)
+                self.closing = True
+                self.transport.loseConnection()  # type: ignore[union-attr]
             return
         self.tls_switch = False
         pending = self.tokenizer.take_pending()
@@ -112,10 +132,15 @@ class NetServerProtocol(protocol.Protocol):
             data = self._plain_requests(pending + data if pending else data)
             if not data or self.closing:
                 return
+        self._tokenize(data)
+
+    def _tokenize(self, data: bytes) -> None:
+        """The tokenizer's path, one 512-byte read at a time (as upsd reads)."""
         for start in range(0, len(data), READ_MAX):
             if self.closing:
                 return
-            for item in self.tokenizer.feed(data[start : start + READ_MAX]):
+            items = self.tokenizer.feed(data[start : start + READ_MAX])
+            for i, item in enumerate(items):
                 if isinstance(item, TokenizerError):
                     self.log.info("Parse error on sock: {msg}", msg=item.message)
                     self.tokenizer.reset()
@@ -127,7 +152,61 @@ class NetServerProtocol(protocol.Protocol):
                 if self.tls_switch:
                     self._drop_after_starttls()
                     return
+                if self.waiting:
+                    self._hold(items[i + 1 :], data[start + READ_MAX :], tokenizer=True)
+                    return
         self._check_endless()
+
+    # --- a request waiting for its password check --------------------------------------
+
+    def _wait_for(self, d: Any, words: list[str]) -> None:
+        """Answer ``words`` once the Deferred ``d`` (a password check) fires."""
+        self.waiting = True
+        self._waiting_line = words
+        self.transport.pauseProducing()  # type: ignore[union-attr]
+        d.addBoth(self._resume)
+
+    def _hold(
+        self, items: list[list[str] | TokenizerError], rest: bytes, tokenizer: bool = False
+    ) -> None:
+        """Keep what followed the waiting request, to be handled after it as it would
+        have been at once (``tokenizer``: the rest of a read the tokenizer was taking)."""
+        self._replay = [self._waiting_line, *items]
+        if rest:
+            self._backlog.insert(0, (tokenizer, rest))
+
+    def _resume(self, _: object) -> None:
+        self.waiting = False
+        items, self._replay = self._replay, []
+        backlog, self._backlog = self._backlog, []
+        if self.closing or self._lost:
+            return
+        for i, item in enumerate(items):
+            if isinstance(item, TokenizerError):
+                # the rest of that read is dropped, as it would have been at once
+                self.log.info("Parse error on sock: {msg}", msg=item.message)
+                self.tokenizer.reset()
+                break
+            self.lineReceived(item)
+            if self.closing:
+                return
+            if self.tls_switch:
+                self._drop_after_starttls()
+                return
+            if self.waiting:
+                self._replay = [self._waiting_line, *items[i + 1 :]]
+                self._backlog = backlog
+                return
+        self.transport.resumeProducing()  # type: ignore[union-attr]
+        for tokenizer, data in backlog:
+            if self.closing:
+                return
+            if self.waiting:  # waiting again: the rest queue behind, in order
+                self._backlog.append((tokenizer, data))
+            elif tokenizer:
+                self._tokenize(data)
+            else:
+                self.dataReceived(data)
 
     def _drop_after_starttls(self) -> None:
         self.tokenizer.reset()
@@ -177,6 +256,9 @@ class NetServerProtocol(protocol.Protocol):
             pos = nl + 1
             if self.closing:
                 return b""
+            if self.waiting:
+                self._hold([], data[pos:])
+                return b""
             if self.tls_switch:
                 if pos < len(data):
                     self._drop_after_starttls()
@@ -214,6 +296,10 @@ class NetServerProtocol(protocol.Protocol):
         try:
             if cmd in _USER_COMMANDS:
                 self.check_user()
+                d = self.state.start_check(self)
+                if d is not None:
+                    self._wait_for(d, words)
+                    return
             handler(words[1:])
         except NutError as e:
             self.send(f"ERR {e.code}")
@@ -298,6 +384,7 @@ class NetServerProtocol(protocol.Protocol):
             raise NutError("ALREADY-SET-USERNAME")
         self.username = args[0]
         self.verified = False
+        self.auth = None
         self.send("OK")
 
     def _auth_needs_tls(self, what: str) -> None:
@@ -318,6 +405,7 @@ class NetServerProtocol(protocol.Protocol):
             raise NutError("ALREADY-SET-PASSWORD")
         self.password = args[0]
         self.verified = False
+        self.auth = None
         self.send("OK")
 
     def cmd_LOGOUT(self, args: list[str]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -22,8 +23,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from nutwist import NUT_COMPAT_VERSION, __version__
-from nutwist.auth import verify_password
+from nutwist import NUT_COMPAT_VERSION, __version__, auth
 from nutwist.config.tcpwrap import HostsAccess
 from nutwist.config.tokenizer import encode
 from nutwist.config.ups import UpsConf
@@ -42,6 +42,12 @@ SERVER_INFO = (
     "http://www.networkupstools.org/"
 )
 IDLE_TIMEOUT = 60
+#: outcomes of a password check (NetServerProtocol.auth)
+AUTH_OK, AUTH_BAD, AUTH_THROTTLED = "ok", "bad", "throttled"
+#: (user, address) pairs whose failed checks are remembered (the oldest are forgotten)
+FAILURES_MAX = 4096
+#: pairs that logged in, remembered (only valid pairs get in: the bound is generous)
+KNOWN_GOOD_MAX = 1024
 #: request lines whose answers upsd keeps (a poller fleet asks a few dozen)
 ANSWER_CACHE_MAX = 4096
 TRACKING_TEXT = {
@@ -75,8 +81,13 @@ class UpsdState:
     ups: OrderedDict[str, UpsEntry] = field(default_factory=OrderedDict)
     clients: list[NetServerProtocol] = field(default_factory=list)
     tracking: dict[str, tuple[int, float]] = field(default_factory=dict)
-    failures: dict[str, list[float]] = field(default_factory=dict)
-    locked_until: dict[str, float] = field(default_factory=dict)
+    #: login throttling, per (user name, address): failed checks, and locks
+    failures: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    locked_until: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: pairs that logged in (auth.pair_key of user, entry, password): never locked out
+    known_good: set[bytes] = field(default_factory=set)
+    #: scrypt checks off the reactor (None: checked in line, as in unit tests)
+    verifier: auth.Verifier | None = None
     max_line: int = 16 * 1024
     log: Any = field(default_factory=Logger)
     #: request line -> (entry, its state, state version, FSD latch, answer bytes):
@@ -143,45 +154,129 @@ class UpsdState:
     # --- users -------------------------------------------------------------------------
 
     def check_password(self, client: NetServerProtocol) -> bool:
-        """The client's USERNAME/PASSWORD match upsd.users, with login throttling (10.4)."""
+        """The client's USERNAME/PASSWORD match upsd.users, with login throttling.
+
+        The check itself is settled beforehand by :meth:`start_check` (the protocol
+        calls it before every command that needs it); this only reads its outcome.
+        """
         if client.verified:
-            return True  # once its credentials passed, a connection is never locked out
+            return True
         if client.password is None and client.username and client.certificate_is(client.username):
             client.verified = True
             return True
-        now = self.clock.seconds()
-        locked = self.locked_until.get(client.addr)
-        if locked is not None and now < locked:
-            return False
-        user = self.users.get(client.username or "")
-        stored = user.password if user is not None else None
-        # unknown users cost a comparison too, so timing says nothing
-        ok = verify_password(stored if stored is not None else "\0unknown", client.password or "")
-        if ok and stored is not None:
+        if client.auth is None:
+            self.start_check(client, inline=True)
+        outcome = client.auth
+        if outcome == AUTH_OK:
             client.verified = True
             return True
-        self._failed(client.addr, now)
+        if outcome == AUTH_THROTTLED:
+            client.auth = None  # asked again at the next command
         return False
 
-    def _failed(self, addr: str, now: float) -> None:
+    def _entry(self, username: str) -> tuple[str, bool]:
+        """What a password for ``username`` is checked against, and whether it can match.
+
+        A user that does not exist, has no password or a malformed hash is checked
+        against a hash nothing matches, at the same cost, so timing tells nothing.
+        """
+        user = self.users.get(username)
+        if user is None or user.password is None:
+            return self.users.dummy_password(), False
+        return user.password, user.password_error is None
+
+    def start_check(self, client: NetServerProtocol, inline: bool = False) -> Any:
+        """Settle ``client.auth`` for its USERNAME/PASSWORD: now when that is cheap, else
+        start the scrypt run on the verifier's threads and return its Deferred.
+
+        A pair that logged in before against the same entry always passes (a lock never
+        shuts out upsmon's valid login); otherwise a locked (user, address), or a full
+        verifier queue, gets the throttle's answer without any check.
+        """
+        if client.verified or client.auth is not None or client.password is None:
+            return None
+        username, given = client.username or "", client.password
+        stored, real = self._entry(username)
+        if real and auth.pair_key(username, stored, given) in self.known_good:
+            client.auth = AUTH_OK
+            return None
+        key = (username, client.addr)
+        locked = self.locked_until.get(key)
+        if locked is not None and self.clock.seconds() < locked:
+            client.auth = AUTH_THROTTLED
+            return None
+        users = self.users
+        if inline or self.verifier is None or not auth.costly(stored):
+            self._settle(client, users, key, stored, real, auth.verify_password(stored, given))
+            return None
+        d = self.verifier.verify(stored, given)
+        if d is None:
+            self.log.warn(
+                "login throttling: {n} password checks already waiting; refusing {user}@{addr}",
+                n=self.verifier.max_pending, user=username, addr=client.addr,
+            )  # fmt: skip
+            client.auth = AUTH_THROTTLED
+            return None
+
+        def failed(f: Any) -> None:
+            self.log.failure("password check failed", f)
+            client.auth = AUTH_THROTTLED
+
+        d.addCallbacks(lambda ok: self._settle(client, users, key, stored, real, ok), failed)
+        return d
+
+    def _settle(
+        self,
+        client: NetServerProtocol,
+        users: UsersConf,
+        key: tuple[str, str],
+        stored: str,
+        real: bool,
+        ok: bool,
+    ) -> None:
+        if users is not self.users:
+            return  # upsd.users was reloaded meanwhile: the client is checked again
+        if ok and real:
+            client.auth = AUTH_OK
+            if len(self.known_good) >= KNOWN_GOOD_MAX:
+                self.known_good.clear()
+            self.known_good.add(auth.pair_key(key[0], stored, client.password or ""))
+            self.failures.pop(key, None)
+            return
+        client.auth = AUTH_BAD
+        self._failed(key, self.clock.seconds())
+
+    def _failed(self, key: tuple[str, str], now: float) -> None:
         limit, window = self.conf.login_fail_limit, self.conf.login_fail_window
         if limit <= 0 or window <= 0:
             return
-        times = [t for t in self.failures.get(addr, []) if now - t < window]
+        times = [t for t in self.failures.pop(key, []) if now - t < window]
         times.append(now)
-        self.failures[addr] = times
+        self.failures[key] = times  # newest last: the oldest go first when there are too many
+        while len(self.failures) > FAILURES_MAX:
+            del self.failures[next(iter(self.failures))]
         if len(times) >= limit:
-            self.failures.pop(addr, None)
-            self.locked_until[addr] = now + window
+            self.failures.pop(key, None)
+            self.locked_until[key] = now + window
             self.log.warn(
-                "login throttling: {addr} locked out for {w} s after {n} failed password checks",
-                addr=addr, w=window, n=len(times),
+                "login throttling: {user}@{addr} locked out for {w} s after {n} failed password checks",
+                user=key[0], addr=key[1], w=window, n=len(times),
             )  # fmt: skip
-            self.clock.callLater(window, self._unlock, addr)
+            self.clock.callLater(window, self._unlock, key)
 
-    def _unlock(self, addr: str) -> None:
-        if self.locked_until.pop(addr, None) is not None:
-            self.log.info("login throttling: {addr} is no longer locked out", addr=addr)
+    def _unlock(self, key: tuple[str, str]) -> None:
+        if self.locked_until.pop(key, None) is not None:
+            self.log.info(
+                "login throttling: {user}@{addr} is no longer locked out", user=key[0], addr=key[1]
+            )
+
+    def users_reloaded(self, users: UsersConf) -> None:
+        """New upsd.users: every connection's credentials and rights are checked again
+        at its next command, as NUT checks them at every command."""
+        self.users = users
+        for client in self.clients:
+            client.verified = False
+            client.auth = None
 
     def user_has_action(self, username: str | None, action: str) -> bool:
         user = self.users.get(username or "")
@@ -387,7 +482,8 @@ class UpsdService(service.MultiService):
         new_conf.listen = self.state.conf.listen  # LISTEN changes need a restart, as in NUT
         self.state.conf = new_conf
         self.state.tls = new_tls
-        self.state.users = cs.users
+        self.state.users_reloaded(cs.users)
+        self.warn_world_readable(new_conf.path, cs.users.path)
         self.state.acl = HostsAccess(new_conf.hosts_allow, new_conf.hosts_deny)
         in_process = {}
         if self.drivers_service is not None:
@@ -416,10 +512,25 @@ class UpsdService(service.MultiService):
         self.log.info("reloaded the configuration")
         return True
 
+    def warn_world_readable(self, *paths: str) -> None:
+        """NUT's warning for a configuration file (or the state directory) others can read."""
+        for path in paths:
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                continue
+            if mode & (stat.S_IROTH | stat.S_IXOTH):
+                self.log.warn("{path} is world readable", path=path)
+
     def startService(self) -> None:
         super().startService()
+        if self.state.verifier is None and hasattr(self.reactor, "callFromThread"):
+            self.state.verifier = auth.Verifier(self.reactor)
+            self.state.verifier.start()
+        self.warn_world_readable(self.state.conf.path)
         for entry in self.state.ups_list():
             entry.link.start()
+        self.warn_world_readable(self.statepath, self.state.users.path)
         try:
             self.listen()
         except ListenError as e:
@@ -517,6 +628,9 @@ class UpsdService(service.MultiService):
             self._idle.stop()
         for entry in self.state.ups_list():
             entry.link.stop()
+        verifier, self.state.verifier = self.state.verifier, None
+        if verifier is not None:
+            verifier.stop()
         ports, self.ports = self.ports, []
         from twisted.internet import defer
 
