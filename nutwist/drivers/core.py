@@ -401,8 +401,17 @@ class Driver:
 
     def _tick(self) -> None:
         self._poll = None
-        d = defer.Deferred.fromCoroutine(self._update())
-        d.addBoth(lambda _: self._schedule())
+        try:
+            d = defer.Deferred.fromCoroutine(self._update())
+        except Exception:
+            d = defer.fail()
+
+        def failed(f: Any) -> None:
+            self._failures += 1
+            self.log.failure("{ups}: update failed", f, ups=self.upsname)
+
+        # the next update comes whatever this one did
+        d.addErrback(failed).addBoth(lambda _: self._schedule())
 
     def poll_now(self) -> None:
         """Run an update at once (a file changed, a command asked for fresh data)."""

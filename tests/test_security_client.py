@@ -1,0 +1,300 @@
+"""Security defects of the client side (issue 20: 1, 5, 8, 9), each reproduced.
+
+1. a malformed reply from a monitored upsd must not stop upsmon (or any daemon's
+   loop) for good;
+5. bytes that arrive before the TLS handshake must never be read as answers;
+8. an over-long value is cut, never the line end;
+9. upssched's long messages must not make its requests hang.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from twisted.internet import defer
+from twisted.internet.protocol import Protocol
+from twisted.internet.task import Clock
+from twisted.test import iosim
+
+from nutwist.client import NutClient, errors
+from nutwist.config.base import Source
+from nutwist.config.upsmon import UpsmonConf
+from nutwist.config.upsmon import parse as parse_upsmon
+from nutwist.monitor.service import UpsmonService
+
+# --- a scripted upsd -------------------------------------------------------------------------
+
+
+def honest(status: str = "OL") -> Callable[[str], bytes]:
+    """The answers of a plain upsd whose UPS ``u`` has ``status``."""
+
+    def answer(line: str) -> bytes:
+        words = line.split()
+        verb = words[0] if words else ""
+        if verb in ("USERNAME", "PASSWORD"):
+            return b"OK\n"
+        if verb == "LOGIN":
+            return b"OK\n"
+        if verb in ("PRIMARY", "MASTER"):
+            return b"OK MASTER-GRANTED\n"
+        if verb == "FSD":
+            return b"OK FSD-SET\n"
+        if verb == "STARTTLS":
+            return b"ERR FEATURE-NOT-CONFIGURED\n"
+        if line == "GET VAR u ups.status":
+            return f'VAR u ups.status "{status}"\n'.encode()
+        if line == "GET NUMLOGINS u":
+            return b"NUMLOGINS u 1\n"
+        if verb == "LOGOUT":
+            return b"OK Goodbye\n"
+        return b"ERR UNKNOWN-COMMAND\n"
+
+    return answer
+
+
+class ScriptedUpsd(Protocol):
+    """Answers each request line with whatever ``script(line)`` says; records the lines."""
+
+    def __init__(self, script: Callable[[str], bytes]) -> None:
+        self.script = script
+        self.lines: list[str] = []
+        self._buf = b""
+
+    def dataReceived(self, data: bytes) -> None:
+        self._buf += data
+        while b"\n" in self._buf:
+            raw, self._buf = self._buf.split(b"\n", 1)
+            line = raw.decode("latin-1")
+            self.lines.append(line)
+            assert self.transport is not None
+            self.transport.write(self.script(line))
+
+
+class FakeUpsdLab:
+    """upsmon on a task.Clock, its connections iosim pairs to a scripted upsd."""
+
+    def __init__(self, script: Callable[[str], bytes]) -> None:
+        self.clock = Clock()
+        self.script = script
+        self.servers: list[ScriptedUpsd] = []
+        self.pumps: list[iosim.IOPump] = []
+
+    def connect(self, host: str, port: int) -> defer.Deferred[NutClient]:
+        server = ScriptedUpsd(lambda line: self.script(line))
+        client = NutClient(self.clock, timeout=5)
+        pump = iosim.connect(
+            server, iosim.makeFakeServer(server), client, iosim.makeFakeClient(client), greet=False
+        )
+        self.servers.append(server)
+        self.pumps.append(pump)
+        pump.flush()
+        return defer.succeed(client)
+
+    def flush(self) -> None:
+        for _ in range(6):
+            for p in list(self.pumps):
+                p.flush()
+
+    def run(self, seconds: float, step: float = 0.25) -> None:
+        end = self.clock.seconds() + seconds
+        while self.clock.seconds() < end - 1e-9:
+            self.clock.advance(step)
+            self.flush()
+
+    def polls(self) -> int:
+        return sum(s.lines.count("GET VAR u ups.status") for s in self.servers)
+
+
+class Recorder:
+    """Stands in for the notifier: records, never spawns."""
+
+    def __init__(self) -> None:
+        self.types: list[str] = []
+        self.walls: list[str] = []
+
+    def notify(self, ntype: str, system: str | None, alarm: str = "") -> None:
+        self.types.append(ntype)
+
+    def wall(self, msg: str) -> None:
+        self.walls.append(msg)
+
+
+UPSMON_CONF = (
+    "MONITOR u@localhost 1 pri p primary\n"
+    "POLLFREQ 2\nPOLLFREQALERT 1\nHOSTSYNC 2\nDEADTIME 6\nFINALDELAY 0\nNOCOMMWARNTIME 10\n"
+)
+
+
+def start_upsmon(
+    lab: FakeUpsdLab, conf_text: str = UPSMON_CONF
+) -> tuple[UpsmonService, Recorder, list[float]]:
+    conf: UpsmonConf = parse_upsmon(Source.from_text(conf_text, "upsmon.conf"))
+    assert not conf.diagnostics.errors, conf.diagnostics.errors
+    rec = Recorder()
+    shutdowns: list[float] = []
+    svc = UpsmonService(
+        conf,
+        lab.clock,
+        shutdown=lambda: shutdowns.append(lab.clock.seconds()),
+        notifier=rec,  # type: ignore[arg-type]
+        connector=lab.connect,
+    )
+    svc.startService()
+    lab.clock.advance(0)
+    lab.flush()
+    return svc, rec, shutdowns
+
+
+# --- 1. a malformed reply stops upsmon ----------------------------------------------------------
+
+
+def test_defect1_client_get_var_without_value_is_a_typed_protocol_error() -> None:
+    lab = FakeUpsdLab(lambda line: b"VAR u ups.status\n")
+    client = lab.connect("localhost", 3493).result
+    d = client.get_var("u", "ups.status")
+    lab.flush()
+    failure = d.result
+    d.addErrback(lambda _: None)
+    assert isinstance(failure.value, errors.MalformedReply), failure
+    assert isinstance(failure.value, errors.ProtocolError)
+
+
+@pytest.mark.parametrize(
+    ("call", "reply"),
+    [
+        (lambda c: c.get_numlogins("u"), b"NUMLOGINS u many\n"),
+        (lambda c: c.get_numlogins("u"), b"NUMLOGINS u\n"),
+        (lambda c: c.get_desc("u", "x"), b"DESC u x\n"),
+        (lambda c: c.list_var("u"), b"BEGIN LIST VAR u\nVAR u ups.status\nEND LIST VAR u\n"),
+        (lambda c: c.list_ups(), b"BEGIN LIST UPS\nUPS u\nEND LIST UPS\n"),
+        (lambda c: c.list_range("u", "x"), b"BEGIN LIST RANGE u x\nRANGE u x 1\nEND LIST RANGE\n"),
+    ],
+)
+def test_defect1_every_unparsable_reply_is_a_typed_protocol_error(
+    call: Callable[[NutClient], defer.Deferred[Any]], reply: bytes
+) -> None:
+    lab = FakeUpsdLab(lambda line: reply)
+    client = lab.connect("localhost", 3493).result
+    d = call(client)
+    lab.flush()
+    failure = d.result
+    d.addErrback(lambda _: None)
+    assert isinstance(failure.value, errors.MalformedReply), failure
+
+
+def test_defect1_upsmon_keeps_polling_after_a_malformed_status_reply() -> None:
+    """A value-less ``VAR u ups.status`` answer counted as one failed poll (COMMBAD, then
+    NOCOMM as NUT's rules say); polling goes on, and ``upsmon -c fsd`` still shuts down."""
+    replies = {"status": b"VAR u ups.status\n"}
+    script = honest()
+
+    def answer(line: str) -> bytes:
+        if line == "GET VAR u ups.status":
+            return replies["status"]
+        return script(line)
+
+    lab = FakeUpsdLab(answer)
+    svc, rec, shutdowns = start_upsmon(lab)
+    lab.run(30)
+    # one poll every POLLFREQ (5 s until the first status), each a failed one
+    assert lab.polls() >= 6
+    assert rec.types.count("COMMBAD") == 1
+    assert "NOCOMM" in rec.types
+    # the server answers properly again: the UPS is back
+    replies["status"] = b'VAR u ups.status "OL"\n'
+    lab.run(6)
+    assert "COMMOK" in rec.types
+    # and a user FSD is honoured
+    svc.request_fsd()
+    lab.run(6)
+    assert shutdowns, rec.types
+
+
+def test_defect1_upsmon_poll_loop_survives_any_exception() -> None:
+    """Even an exception no one foresaw (here from the decision logic) is one failed poll."""
+    lab = FakeUpsdLab(honest("OL"))
+    svc, rec, shutdowns = start_upsmon(lab)
+    real = svc.logic.polled
+    broken = {"on": True}
+
+    def polled(track: Any, status: str) -> None:
+        if broken["on"]:
+            raise RuntimeError("boom")
+        real(track, status)
+
+    svc.logic.polled = polled  # type: ignore[method-assign]
+    before = lab.polls()
+    lab.run(20)
+    assert lab.polls() >= before + 4
+    assert "COMMBAD" in rec.types
+    broken["on"] = False
+    lab.run(6)
+    assert "COMMOK" in rec.types
+    svc.request_fsd()
+    lab.run(6)
+    assert shutdowns
+
+
+def test_defect1_upslog_keeps_logging_after_a_failed_entry(tmp_path: Any) -> None:
+    """A log entry that fails (a full disk here) is reported; the next ones still come."""
+    from nutwist.cli import upslog
+    from nutwist.cli.clientcommon import split_name
+
+    lab = FakeUpsdLab(honest("OL"))
+
+    class FlakyFile(upslog.LogFile):
+        fails = 1
+
+        def write(self, line: bytes) -> None:
+            if self.fails:
+                self.fails -= 1
+                raise OSError(28, "No space left on device")
+            super().write(line)
+
+    m = upslog.Monitored("u@localhost", str(tmp_path / "u.log"))
+    m.ups, m.host, m.port = split_name("u@localhost")
+    f = FlakyFile(m.logfn)
+    f.open()
+    said: list[str] = []
+    logger = upslog.UpsLog(
+        lab.clock,
+        [m],
+        {m.logfn: f},
+        upslog.compile_format("%VAR ups.status%"),
+        10,
+        lambda host, port, first: lab.connect(host, port),
+        said.append,
+        hostname=lambda: "box",
+    )
+    done = defer.Deferred.fromCoroutine(logger.run())
+    lab.run(35, step=1)
+    f.close()
+    assert not done.called, done.result
+    assert (tmp_path / "u.log").read_text().splitlines() == ["OL", "OL", "OL"]
+    assert any("No space left" in s for s in said), said
+    logger.exit_signal = 15
+    logger.wake()
+    lab.flush()
+    assert done.called
+
+
+def test_defect1_upssched_daemon_passes_survive_an_exception() -> None:
+    """A pass that raises is logged; the passes go on (and the idle daemon still exits)."""
+    from nutwist.services.upssched import TimerDaemon
+
+    clock = Clock()
+    calls = {"n": 0}
+
+    def busy() -> bool:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("boom")
+        return False
+
+    daemon = TimerDaemon(clock, "/nonexistent/pipe", lambda c, e: None, busy=busy, empty_wait=4)
+    daemon.start_passes()
+    for _ in range(10):
+        clock.advance(1)
+    assert daemon.done.called
