@@ -9,7 +9,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -298,3 +306,97 @@ def test_defect1_upssched_daemon_passes_survive_an_exception() -> None:
     for _ in range(10):
         clock.advance(1)
     assert daemon.done.called
+
+
+# --- 5. bytes received before the TLS handshake are trusted -------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = Path(__file__).parent / "support" / "tls_probe.py"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from nutwist.tls import certs
+
+    d = tmp_path_factory.mktemp("pki")
+    ca = certs.make_ca("test CA")
+    certs.write_bundle(str(d / "good.pem"), certs.issue(ca, "upsd", ["127.0.0.1"]))
+    certs.write_public(str(d / "ca.pem"), ca.cert_pem())
+    return {"good": d / "good.pem", "ca": d / "ca.pem"}
+
+
+class InjectingServer:
+    """A loopback server whose ``OK STARTTLS`` carries an attacker's answer in the same
+    write; then it does the real handshake (with a certificate the client trusts) and
+    answers honestly from inside TLS."""
+
+    def __init__(self, pki: dict[str, Path], injected: bytes) -> None:
+        self.injected = injected
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(str(pki["good"]))
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.sock.settimeout(20)
+        self.port = self.sock.getsockname()[1]
+        self.requests: list[bytes] = []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        conn, _ = self.sock.accept()
+        conn.settimeout(20)
+        with conn:
+            assert conn.recv(100) == b"STARTTLS\n"
+            conn.sendall(b"OK STARTTLS\n" + self.injected)
+            with self.ctx.wrap_socket(conn, server_side=True) as tls:
+                buf = b""
+                while True:
+                    data = tls.recv(4096)
+                    if not data:
+                        return
+                    buf += data
+                    while b"\n" in buf:
+                        line, buf = buf.split(b"\n", 1)
+                        self.requests.append(line)
+                        if line == b"GET VAR u ups.status":
+                            tls.sendall(b'VAR u ups.status "OL"\n')
+                        elif line == b"LOGOUT":
+                            tls.sendall(b"OK Goodbye\n")
+                            return
+                        else:
+                            tls.sendall(b"ERR UNKNOWN-COMMAND\n")
+
+
+def probe(port: int, settings: dict[str, Any] | None) -> str:
+    """nutwist's client library (this checkout's) reading u's ups.status over STARTTLS."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.run(
+        [sys.executable, str(PROBE), "127.0.0.1", str(port), "u", "ups.status",
+         json.dumps(settings) if settings is not None else "none"],
+        capture_output=True, text=True, timeout=30, env=env,
+    )  # fmt: skip
+    return p.stdout.strip() or p.stderr.strip()
+
+
+FAKE = b'VAR u ups.status "OB LB FSD"'
+
+
+@pytest.mark.parametrize(
+    "injected",
+    [FAKE, FAKE + b"\n", FAKE + b" #", FAKE + b"\n" + FAKE + b"\n" + FAKE],
+    ids=["open-line", "whole-line", "comment", "several"],
+)
+@pytest.mark.parametrize("mode", ["verified", "opportunistic"])
+def test_defect5_plaintext_after_ok_starttls_is_dropped(
+    pki: dict[str, Path], injected: bytes, mode: str
+) -> None:
+    server = InjectingServer(pki, injected)
+    settings = (
+        {"certpath": str(pki["ca"]), "certverify": True, "forcessl": True}
+        if mode == "verified"
+        else None
+    )
+    out = probe(server.port, settings)
+    server.thread.join(10)
+    assert out == "OK OL tls=1", out

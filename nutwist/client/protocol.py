@@ -41,6 +41,8 @@ class _Request:
     timer: IDelayedCall | None = None
     #: words an answer (or a list row) must carry after the echoed query
     need: int = 0
+    #: STARTTLS: on ``OK STARTTLS`` whatever came after it in clear is thrown away
+    starttls: bool = False
 
 
 _PLAIN = re.compile(r"[!$-~]+")  # printable, no space, no quote, no '#'... checked below
@@ -164,11 +166,11 @@ class NutClient(protocol.Protocol):
         self.transport.write((" ".join(words) + "\n").encode("ascii", "replace"))  # type: ignore[union-attr]
 
     def _request(
-        self, kind: str, line: str, query: list[str], need: int = 0
+        self, kind: str, line: str, query: list[str], need: int = 0, starttls: bool = False
     ) -> defer.Deferred[Any]:
         if self._lost or self.transport is None:
             return defer.fail(errors.ServerDisconnected())
-        req = _Request(kind, query, defer.Deferred(), need=need)
+        req = _Request(kind, query, defer.Deferred(), need=need, starttls=starttls)
         if self.timeout is not None:
             clock = self.clock
             if clock is None:
@@ -205,6 +207,11 @@ class NutClient(protocol.Protocol):
         if done:
             self._pending.popleft()
             self._cancel_timer(req)
+            if req.starttls and line.startswith("OK STARTTLS"):
+                # anything after OK STARTTLS that came in clear is not the server's to vouch
+                # for (an attacker's answer, or the start of one): the server's next bytes
+                # are its TLS handshake, and answers are read only from inside TLS
+                self._buf = b""
             req.deferred.callback(result)
 
     def _answer(self, req: _Request, line: str) -> tuple[bool, Any]:
@@ -368,7 +375,7 @@ class NutClient(protocol.Protocol):
         ``options`` are Twisted TLS client options (see :mod:`nutwist.tls.context`).
         """
         try:
-            reply = await self.raw("STARTTLS")
+            reply = await self._request("raw", "STARTTLS", [], starttls=True)
         except errors.ServerError:
             raise errors.SslNotAvailable() from None
         if not reply.startswith("OK STARTTLS"):
@@ -403,7 +410,7 @@ class NutClient(protocol.Protocol):
         a handshake that checks no certificate; any other answer keeps the link in
         clear.  (Verified TLS, failing closed, is :meth:`starttls`'s business.)"""
         try:
-            reply = await self.raw("STARTTLS")
+            reply = await self._request("raw", "STARTTLS", [], starttls=True)
         except errors.ServerError:
             return False
         if not reply.startswith("OK STARTTLS"):
