@@ -400,3 +400,169 @@ def test_defect5_plaintext_after_ok_starttls_is_dropped(
     out = probe(server.port, settings)
     server.thread.join(10)
     assert out == "OK OL tls=1", out
+
+
+# --- 8. over-long values --------------------------------------------------------------------------
+
+LONG = {
+    "ups.mfr": "A" * 600,  # far past upsd's 512-byte answer buffer
+    "ups.model": "B" * 470,  # near it
+    "ups.serial": 'q"' * 200,  # escaped, it doubles: the cut must not split a \" pair
+    "ups.id": "x\\" * 150,
+}
+STATIC = Path(__file__).parent / "support" / "static_driver.py"
+
+
+def _raw_answers(port: int, requests: list[bytes]) -> bytes:
+    """The bytes upsd sends for ``requests``, read until it has been quiet for a moment."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"".join(requests))
+        s.settimeout(1.0)
+        buf = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except TimeoutError:
+                return buf
+            if not chunk:
+                return buf
+            buf += chunk
+
+
+def _expected_nut_line(name: str, raw: str) -> bytes:
+    """What NUT 2.8.0's upsd answers for a value: pconf_encode into 256 bytes (255 kept,
+    an escape pair never split), quoted, LF-terminated."""
+    enc = raw.replace("\\", "\\\\").replace('"', '\\"')[:255]
+    if (len(enc) - len(enc.rstrip("\\"))) % 2:
+        enc = enc[:-1]
+    return f'VAR u {name} "{enc}"\n'.encode()
+
+
+@pytest.mark.nut
+@pytest.mark.parametrize("which", ["nut", "nutwist"])
+def test_defect8_overlong_values_are_cut_never_the_line_end(tmp_path: Path, which: str) -> None:
+    """A driver publishes values of 400-600 bytes.  NUT 2.8.0's upsd keeps 255 bytes of
+    each (escaped) value, so every answer ends in its quote and LF; nutwist's must too
+    (it used to send 512 bytes without the LF, running answers together)."""
+    from support.nut import NutProcess, free_port, nut_env, require_nut, start_nutwist_upsd
+    from support.nut import wait_for_socket as wait_sock
+
+    if which == "nut":
+        require_nut("upsd")
+    conf, state = tmp_path / "conf", tmp_path / "state"
+    conf.mkdir()
+    state.mkdir(mode=0o700)
+    port = free_port()
+    (conf / "ups.conf").write_text("[u]\n\tdriver = dummy-ups\n\tport = u.dev\n")
+    (conf / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {port}\n")
+    (conf / "upsd.users").write_text("[a]\n\tpassword = p\n")
+    for f in conf.iterdir():
+        f.chmod(0o600)
+    quote = lambda v: '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'  # noqa: E731
+    (tmp_path / "dump").write_text(
+        'SETINFO ups.status "OL"\n' + "".join(f"SETINFO {k} {quote(v)}\n" for k, v in LONG.items())
+    )
+    env = nut_env(conf, state)
+    driver = NutProcess(
+        [sys.executable, str(STATIC), str(state / "dummy-ups-u"), str(tmp_path / "dump")],
+        env,
+        tmp_path / "driver.log",
+    )
+    try:
+        wait_sock(state / "dummy-ups-u")
+        if which == "nut":
+            upsd = NutProcess(["/lib/nut/upsd", "-u", "root", "-D"], env, tmp_path / "upsd.log")
+        else:
+            upsd = start_nutwist_upsd(conf, state, tmp_path / "upsd.log")
+        try:
+            from support.nut import wait_for_answers, wait_for_port
+
+            wait_for_port(port)
+
+            wait_for_answers(port, {b"GET VAR u ups.status\n": b'VAR u ups.status "OL"\n'})
+            requests = [f"GET VAR u {k}\n".encode() for k in LONG]
+            got = _raw_answers(port, [*requests, b"GET VAR u ups.status\n"])
+        finally:
+            upsd.stop()
+    finally:
+        driver.stop()
+    want = b"".join(_expected_nut_line(k, v) for k, v in LONG.items())
+    assert got == want + b'VAR u ups.status "OL"\n'
+    assert all(len(line) < 512 for line in got.split(b"\n"))
+
+
+def test_defect8_upsd_answer_for_a_long_value_from_a_driver_keeps_its_line_end(
+    tmp_path: Path,
+) -> None:
+    """A (third-party) driver sends a 600-byte SETINFO: upsd answers NUT's 255-byte value,
+    in a line that ends with its LF, in GET VAR and LIST VAR alike."""
+    from test_upsd_unit import client, make_state
+
+    state, _, _ = make_state(tmp_path)
+    link = state.ups["u"].link
+    for k, v in LONG.items():
+        link.message(["SETINFO", k, v])
+    p, t = client(state)
+    p.dataReceived(b"".join(f"GET VAR u {k}\n".encode() for k in LONG) + b"LIST VAR u\n")
+    lines = t.value().split(b"\n")
+    assert t.value().endswith(b"END LIST VAR u\n")
+    for k, v in LONG.items():
+        assert _expected_nut_line(k, v) in t.value()
+    assert all(len(line) < 512 for line in lines)
+
+
+def test_defect8_an_answer_is_never_sent_without_its_line_end() -> None:
+    """Even names long enough to pass 512 bytes: the line is cut, its quote closed, the
+    escape pairs kept whole, and the LF sent (NUT would send 512 bytes and no LF)."""
+    from nutwist.config.tokenizer import split
+    from nutwist.protocols.net import _line_bytes
+
+    for line in [
+        "VAR " + "u" * 300 + " " + "v" * 300 + ' "value"',
+        "VAR u " + "v" * 300 + ' "' + "\\\\" * 200 + '"',
+        "VAR u " + "v" * 300 + ' "' + '\\"' * 200 + '"',
+        "x" * 511,
+        "x" * 512,
+    ]:
+        data = _line_bytes(line)
+        assert data.endswith(b"\n") and len(data) <= 512, data[-20:]
+        assert data.count(b"\n") == 1
+        split(data[:-1].decode())  # one whole line: no open quote, no dangling escape
+
+
+def test_defect8_repeater_cuts_a_remote_servers_long_values(tmp_path: Path) -> None:
+    """The repeater keeps 255 bytes of a remote value (NUT's dstate_setinfo), so neither
+    its driver socket nor the upsd above it gets a value that breaks a line."""
+    from nutwist.config.ups import UpsSection
+    from nutwist.drivers.dummy_ups import DummyUps
+
+    def remote(line: str) -> bytes:
+        if line == "LIST VAR u":
+            rows = "".join(
+                f'VAR u {k} "{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"\n'
+                for k, v in {"ups.status": "OL", **LONG}.items()
+            )
+            return f"BEGIN LIST VAR u\n{rows}END LIST VAR u\n".encode()
+        if line == "LIST CMD u":
+            return b"BEGIN LIST CMD u\nEND LIST CMD u\n"
+        if line.startswith("GET TYPE u "):
+            return f"TYPE u {line.split()[3]} STRING:1024\n".encode()
+        if line == "SET TRACKING ON":
+            return b"OK\n"
+        return b"ERR FEATURE-NOT-CONFIGURED\n"
+
+    lab = FakeUpsdLab(remote)
+    d = DummyUps(
+        "r", UpsSection("r", 1, values={"port": "u@127.0.0.1:3493"}), confdir=str(tmp_path),
+        clock=lab.clock,
+    )  # fmt: skip
+    d.connector = lambda: lab.connect("127.0.0.1", 3493)
+    d.start()
+    lab.run(3)
+    for k, v in LONG.items():
+        assert d.getinfo(k) == v[:255], k
+    for words in d.dump():
+        from nutwist.protocols.sock import format_line
+
+        line = format_line(words)
+        assert line.endswith(b"\n") and len(line) < 512, line[-20:]

@@ -22,7 +22,7 @@ from twisted.logger import Logger
 
 from nutwist import __version__
 from nutwist.config.ups import UpsSection
-from nutwist.model.state import UpsState
+from nutwist.model.state import VALUE_MAX, UpsState
 from nutwist.protocols.sock import (
     TRACKING_FAILED,
     TRACKING_INVALID,
@@ -155,6 +155,9 @@ class Driver:
         low = var.lower()
         if low in self._overridden:
             return
+        # NUT's dstate_setinfo formats the value into a 256-byte buffer: what a device
+        # (or a repeated server) sends beyond 255 bytes is cut, never the line that carries it
+        value = value[:VALUE_MAX]
         if self.state.setinfo(var, value):
             self.broadcast(["SETINFO", var, value])
 
