@@ -16,6 +16,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -566,3 +567,96 @@ def test_defect8_repeater_cuts_a_remote_servers_long_values(tmp_path: Path) -> N
 
         line = format_line(words)
         assert line.endswith(b"\n") and len(line) < 512, line[-20:]
+
+
+# --- 9. upssched hangs on long messages -------------------------------------------------------------
+
+LONG_MESSAGE = 'UPS ups1 on battery, "quoted" \\ and # ' + "M" * 600
+
+
+@pytest.mark.parametrize("verb", ["START-SHARED", "CANCEL-MATCHED", "START", "CANCEL"])
+@pytest.mark.parametrize(
+    "name", ["t1", "x" * 600, '"' * 300, "\\" * 300], ids=["short", "long", "quotes", "backslashes"]
+)
+def test_defect9_upssched_requests_are_whole_lines_whatever_their_length(
+    verb: str, name: str
+) -> None:
+    """The request a long message (or name) makes is still one whole line for the
+    daemon's tokenizer: cut in its last words, never inside a quote."""
+    from nutwist.cli import upssched as cli
+    from nutwist.config.tokenizer import Tokenizer
+
+    later = verb in ("START-SHARED", "CANCEL-MATCHED")
+    c = cli.Upssched("ups1", "ONBATT", LONG_MESSAGE, {})
+    data = c.request(verb, name, "5" if verb.startswith("START") else None, later)
+    assert data.endswith(b"\n") and len(data) <= (cli.LARGEBUF if later else cli.SMALLBUF)
+    items = Tokenizer().feed(data)
+    assert len(items) == 1 and isinstance(items[0], list), items
+    words = items[0]
+    assert words[0] == verb
+    if later:
+        # the daemon's tokenizer keeps 512 bytes of a word, as NUT's does
+        assert words[1:5] == [name[:512], "5" if verb.startswith("START") else "", "ONBATT", "ups1"]
+        assert LONG_MESSAGE.startswith(words[5])
+
+
+def _run_upssched(s: Any, ntype: str, message: str) -> subprocess.CompletedProcess[str]:
+    from test_upssched import PROGRAMS
+
+    env = dict(s.env, UPSNAME="ups1", NOTIFYTYPE=ntype)
+    return subprocess.run(
+        [*PROGRAMS["nutwist"], message], env=env, capture_output=True, text=True, timeout=10,
+        cwd=s.root,
+    )  # fmt: skip
+
+
+def test_defect9_start_timer_shared_and_cancel_timer_matched_with_a_long_message(
+    tmp_path: Path,
+) -> None:
+    """upsmon hands upssched its message; a long one made START-TIMER-SHARED and
+    CANCEL-TIMER-MATCHED hang (the request was cut inside its quoted message) and the
+    timer never started.  Now the timer starts, and is cancelled."""
+    from test_upssched import Sched
+
+    s = Sched(tmp_path)
+    try:
+        s.conf(
+            "AT ONBATT * START-TIMER-SHARED started 1\n"
+            "AT ONBATT * START-TIMER-SHARED cancelled 2\n"
+            "AT ONLINE * CANCEL-TIMER-MATCHED cancelled\n"
+        )
+        r = _run_upssched(s, "ONBATT", LONG_MESSAGE)
+        assert r.returncode == 0, r.stderr
+        r = _run_upssched(s, "ONLINE", LONG_MESSAGE)
+        assert r.returncode == 0, r.stderr
+        s.wait_for("started")
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            assert "cancelled" not in s.names()
+            time.sleep(0.1)
+    finally:
+        s.cleanup()
+
+
+@pytest.mark.nut
+def test_defect9_what_nut_2_8_0_does_with_a_long_message(tmp_path: Path) -> None:
+    """NUT 2.8.0's upssched knows no START-TIMER-SHARED (later NUT's, which builds it in
+    a 4096-byte buffer) and never sends the message with START-TIMER: a long message
+    changes nothing there, and the plain timer starts."""
+    from test_upssched import NUT_UPSSCHED, Sched
+
+    if not os.access(NUT_UPSSCHED, os.X_OK):
+        pytest.skip("NUT 2.8.0's upssched is not installed")
+    s = Sched(tmp_path)
+    try:
+        s.conf("AT ONBATT * START-TIMER-SHARED shared 1\nAT ONBATT * START-TIMER plain 1\n")
+        env = dict(s.env, UPSNAME="ups1", NOTIFYTYPE="ONBATT")
+        r = subprocess.run(
+            [NUT_UPSSCHED, LONG_MESSAGE], env=env, capture_output=True, text=True, timeout=10,
+            cwd=s.root,
+        )  # fmt: skip
+        assert "Invalid command: START-TIMER-SHARED" in r.stderr
+        s.wait_for("plain")
+        assert "shared" not in s.names()
+    finally:
+        s.cleanup()
