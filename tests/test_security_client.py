@@ -660,3 +660,26 @@ def test_defect9_what_nut_2_8_0_does_with_a_long_message(tmp_path: Path) -> None
         assert "shared" not in s.names()
     finally:
         s.cleanup()
+
+
+def test_defect1_driver_link_check_survives_an_exception(tmp_path: Path) -> None:
+    """upsd's per-driver check (PING a quiet driver, log staleness) goes on after one of
+    its passes raised; a stopped check would never report the data stale."""
+    from test_upsd_unit import make_state
+
+    state, clock, _ = make_state(tmp_path)
+    link = state.ups["u"].link
+    real = link.send
+    calls = {"n": 0}
+
+    def send(words: list[str]) -> bool:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("boom")
+        return real(words)
+
+    link.send = send  # type: ignore[method-assign]
+    for _ in range(20):
+        clock.advance(1)
+    assert link._checker.running
+    assert calls["n"] >= 2
