@@ -76,12 +76,13 @@ def test_fsd_latch_login_count_and_tracking(tmp_path: Path) -> None:
     assert b'RW u ups.status "OL"\n' in u.value()
 
 
-def test_long_answers_are_cut_at_512_bytes_as_nut(tmp_path: Path) -> None:
+def test_long_values_are_cut_to_255_bytes_as_nut(tmp_path: Path) -> None:
+    # NUT keeps 255 bytes of a value (ST_MAX_VALUE_LEN); the answer keeps its LF
     state, _, d = make_state(tmp_path)
     d.setinfo("long.value", "x" * 510)
     p, t = client(state)
     p.dataReceived(b"GET VAR u long.value\n")
-    assert len(t.value()) == 512 and not t.value().endswith(b"\n")
+    assert t.value() == b'VAR u long.value "' + b"x" * 255 + b'"\n'
 
 
 def test_parse_error_drops_the_rest_of_the_read(tmp_path: Path) -> None:

@@ -608,7 +608,11 @@ class UpsLog:
                 self.messages(f"Signal {self.reopen_signal}: reopening log file")
                 self.reopen()
                 self.reopen_signal = 0
-            await self.entry()
+            try:
+                await self.entry()
+            except Exception as e:
+                # one bad entry (a full disk, an odd answer) never ends the logging
+                self.messages(f"log entry failed: {type(e).__name__}: {e}")
             if self.interval > KEEP_CONNECTED:
                 self.disconnect()
         self.messages(f"Signal {self.exit_signal}: exiting")

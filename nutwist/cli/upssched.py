@@ -61,6 +61,22 @@ _VERBS = {
 }
 
 
+def _fit(verb: str, words: list[str], limit: int) -> str:
+    """``verb`` and the quoted ``words`` in at most ``limit`` bytes, shortening the
+    last words as needed (each character cut saves at least one byte)."""
+    words = list(words)
+
+    def line() -> str:
+        return verb + "".join(" " + quote(w) for w in words)
+
+    for i in reversed(range(len(words))):
+        excess = len(line().encode("ascii", "replace")) - limit
+        if excess <= 0:
+            break
+        words[i] = words[i][: max(0, len(words[i]) - excess)]
+    return line()
+
+
 class Fatal(Exception):
     """NUT's fatalx(): the message is already logged; exit with ``status``."""
 
@@ -188,13 +204,21 @@ class Upssched:
     # --- talking to the timer daemon ---
 
     def request(self, verb: str, first: str, second: str | None, later: bool) -> bytes:
-        """One request line, quoted and escaped as NUT's client sends it."""
+        """One request line, quoted and escaped as NUT's client sends it.
+
+        Later NUT builds the longer requests in a 4096-byte buffer, NUT 2.8.0 the
+        short ones in 512 bytes.  What does not fit is cut from the last words (the
+        message first), never from the middle of a quoted word: a line cut there
+        leaves its quote open, and the daemon then waits for the rest of a line that
+        never comes while this program waits for the daemon's answer.
+        """
         if later:
             words = [first, second or "", self.notifytype, self.upsname, self.message]
         else:
             words = [first] if second is None else [first, second]
-        line = verb + "".join(" " + quote(w) for w in words)
-        return (line[: SMALLBUF - 1] + "\n").encode("ascii", "replace")
+        return (_fit(verb, words, (LARGEBUF if later else SMALLBUF) - 1) + "\n").encode(
+            "ascii", "replace"
+        )
 
     def sendcmd(self, verb: str, first: str, second: str | None, *, later: bool = False) -> None:
         data = self.request(verb, first, second, later)

@@ -59,6 +59,16 @@ class ProtocolError(NutError):
     message = "Protocol error"
 
 
+class MalformedReply(ProtocolError):
+    """A reply the client library cannot make sense of: a value missing, a count
+    that is not a number, a list row short of words, undecodable bytes.
+
+    A server (or whoever sits between) can send anything; every such reply fails
+    the request with this error and nothing else, so a caller's loop only ever
+    has to handle :class:`NutError`.
+    """
+
+
 class ParseError(NutError):
     def __init__(self, reason: str) -> None:
         self.message = f"Parse error: {reason}"

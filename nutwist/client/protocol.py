@@ -39,6 +39,10 @@ class _Request:
     rows: list[list[str]] = field(default_factory=list)
     begun: bool = False
     timer: IDelayedCall | None = None
+    #: words an answer (or a list row) must carry after the echoed query
+    need: int = 0
+    #: STARTTLS: on ``OK STARTTLS`` whatever came after it in clear is thrown away
+    starttls: bool = False
 
 
 _PLAIN = re.compile(r"[!$-~]+")  # printable, no space, no quote, no '#'... checked below
@@ -70,6 +74,14 @@ def _words(line: str) -> list[str]:
         return split(line)
     except TokenizerError as e:
         raise errors.ParseError(e.message) from None
+
+
+def _after(words: list[str], query: list[str], need: int, line: str) -> list[str]:
+    """The words after the echoed query, at least ``need`` of them."""
+    rest = words[len(query) :]
+    if len(rest) < need:
+        raise errors.MalformedReply(f"answer too short: {line}")
+    return rest
 
 
 def _same(words: list[str], query: list[str]) -> bool:
@@ -153,10 +165,12 @@ class NutClient(protocol.Protocol):
         """Send one request line: words separated by spaces, quoted where needed."""
         self.transport.write((" ".join(words) + "\n").encode("ascii", "replace"))  # type: ignore[union-attr]
 
-    def _request(self, kind: str, line: str, query: list[str]) -> defer.Deferred[Any]:
+    def _request(
+        self, kind: str, line: str, query: list[str], need: int = 0, starttls: bool = False
+    ) -> defer.Deferred[Any]:
         if self._lost or self.transport is None:
             return defer.fail(errors.ServerDisconnected())
-        req = _Request(kind, query, defer.Deferred())
+        req = _Request(kind, query, defer.Deferred(), need=need, starttls=starttls)
         if self.timeout is not None:
             clock = self.clock
             if clock is None:
@@ -182,7 +196,10 @@ class NutClient(protocol.Protocol):
         req = self._pending[0]
         try:
             done, result = self._answer(req, line)
-        except errors.NutError as e:
+        except Exception as e:
+            if not isinstance(e, errors.NutError):
+                # whatever the reply was, the caller gets a protocol error, never a crash
+                e = errors.MalformedReply(f"unreadable answer: {line!r}")
             self._pending.popleft()
             self._cancel_timer(req)
             req.deferred.errback(e)
@@ -190,6 +207,11 @@ class NutClient(protocol.Protocol):
         if done:
             self._pending.popleft()
             self._cancel_timer(req)
+            if req.starttls and line.startswith("OK STARTTLS"):
+                # anything after OK STARTTLS that came in clear is not the server's to vouch
+                # for (an attacker's answer, or the start of one): the server's next bytes
+                # are its TLS handshake, and answers are read only from inside TLS
+                self._buf = b""
             req.deferred.callback(result)
 
     def _answer(self, req: _Request, line: str) -> tuple[bool, Any]:
@@ -203,7 +225,7 @@ class NutClient(protocol.Protocol):
             words = _words(line)
             if not _same(words, req.query):
                 raise errors.ProtocolError(f"unexpected answer: {line}")
-            return True, words[len(req.query) :]
+            return True, _after(words, req.query, req.need, line)
         # a list: BEGIN LIST <query>, rows that repeat <query>, END LIST <query>
         if not req.begun:
             if not _same(_words(line), ["BEGIN", "LIST", *req.query]):
@@ -215,20 +237,22 @@ class NutClient(protocol.Protocol):
         words = _words(line)
         if not _same(words, req.query):
             raise errors.ProtocolError(f"unexpected list line: {line}")
-        req.rows.append(words[len(req.query) :])
+        req.rows.append(_after(words, req.query, req.need, line))
         return False, None
 
     def raw(self, line: str) -> defer.Deferred[str]:
         """Send a line as it is and get the answer line back (``ERR`` fails)."""
         return self._request("raw", line, [])
 
-    def get(self, *query: str) -> defer.Deferred[list[str]]:
-        """``GET <query>``: the words of the answer after the echoed query words."""
-        return self._request("line", "GET " + " ".join(map(word, query)), list(query))
+    def get(self, *query: str, need: int = 0) -> defer.Deferred[list[str]]:
+        """``GET <query>``: the words of the answer after the echoed query words
+        (at least ``need`` of them, else :class:`~nutwist.client.errors.MalformedReply`)."""
+        return self._request("line", "GET " + " ".join(map(word, query)), list(query), need)
 
-    def list_of(self, *query: str) -> defer.Deferred[list[list[str]]]:
-        """``LIST <query>``: the words of each row after the echoed query words."""
-        return self._request("list", "LIST " + " ".join(map(word, query)), list(query))
+    def list_of(self, *query: str, need: int = 0) -> defer.Deferred[list[list[str]]]:
+        """``LIST <query>``: the words of each row after the echoed query words
+        (at least ``need`` in every row, else :class:`~nutwist.client.errors.MalformedReply`)."""
+        return self._request("list", "LIST " + " ".join(map(word, query)), list(query), need)
 
     # --- the protocol's commands ------------------------------------------------------
 
@@ -243,27 +267,31 @@ class NutClient(protocol.Protocol):
 
     @_deferred
     async def get_var(self, ups: str, var: str) -> str:
-        return (await self.get("VAR", ups, var))[0]
+        return (await self.get("VAR", ups, var, need=1))[0]
 
     @_deferred
     async def get_type(self, ups: str, var: str) -> list[str]:
-        return await self.get("TYPE", ups, var)
+        return await self.get("TYPE", ups, var, need=1)
 
     @_deferred
     async def get_desc(self, ups: str, var: str) -> str:
-        return (await self.get("DESC", ups, var))[0]
+        return (await self.get("DESC", ups, var, need=1))[0]
 
     @_deferred
     async def get_cmddesc(self, ups: str, cmd: str) -> str:
-        return (await self.get("CMDDESC", ups, cmd))[0]
+        return (await self.get("CMDDESC", ups, cmd, need=1))[0]
 
     @_deferred
     async def get_upsdesc(self, ups: str) -> str:
-        return (await self.get("UPSDESC", ups))[0]
+        return (await self.get("UPSDESC", ups, need=1))[0]
 
     @_deferred
     async def get_numlogins(self, ups: str) -> int:
-        return int((await self.get("NUMLOGINS", ups))[0])
+        count = (await self.get("NUMLOGINS", ups, need=1))[0]
+        try:
+            return int(count)
+        except ValueError:
+            raise errors.MalformedReply(f"NUMLOGINS {ups}: not a number: {count}") from None
 
     @_deferred
     async def get_tracking(self, tracking_id: str | None = None) -> str:
@@ -273,31 +301,31 @@ class NutClient(protocol.Protocol):
 
     @_deferred
     async def list_ups(self) -> dict[str, str]:
-        return {r[0]: r[1] for r in await self.list_of("UPS")}
+        return {r[0]: r[1] for r in await self.list_of("UPS", need=2)}
 
     @_deferred
     async def list_var(self, ups: str) -> dict[str, str]:
-        return {r[0]: r[1] for r in await self.list_of("VAR", ups)}
+        return {r[0]: r[1] for r in await self.list_of("VAR", ups, need=2)}
 
     @_deferred
     async def list_rw(self, ups: str) -> dict[str, str]:
-        return {r[0]: r[1] for r in await self.list_of("RW", ups)}
+        return {r[0]: r[1] for r in await self.list_of("RW", ups, need=2)}
 
     @_deferred
     async def list_cmd(self, ups: str) -> list[str]:
-        return [r[0] for r in await self.list_of("CMD", ups)]
+        return [r[0] for r in await self.list_of("CMD", ups, need=1)]
 
     @_deferred
     async def list_enum(self, ups: str, var: str) -> list[str]:
-        return [r[0] for r in await self.list_of("ENUM", ups, var)]
+        return [r[0] for r in await self.list_of("ENUM", ups, var, need=1)]
 
     @_deferred
     async def list_range(self, ups: str, var: str) -> list[tuple[str, str]]:
-        return [(r[0], r[1]) for r in await self.list_of("RANGE", ups, var)]
+        return [(r[0], r[1]) for r in await self.list_of("RANGE", ups, var, need=2)]
 
     @_deferred
     async def list_client(self, ups: str) -> list[str]:
-        return [r[0] for r in await self.list_of("CLIENT", ups)]
+        return [r[0] for r in await self.list_of("CLIENT", ups, need=1)]
 
     @_deferred
     async def username(self, name: str) -> str:
@@ -347,7 +375,7 @@ class NutClient(protocol.Protocol):
         ``options`` are Twisted TLS client options (see :mod:`nutwist.tls.context`).
         """
         try:
-            reply = await self.raw("STARTTLS")
+            reply = await self._request("raw", "STARTTLS", [], starttls=True)
         except errors.ServerError:
             raise errors.SslNotAvailable() from None
         if not reply.startswith("OK STARTTLS"):
@@ -382,7 +410,7 @@ class NutClient(protocol.Protocol):
         a handshake that checks no certificate; any other answer keeps the link in
         clear.  (Verified TLS, failing closed, is :meth:`starttls`'s business.)"""
         try:
-            reply = await self.raw("STARTTLS")
+            reply = await self._request("raw", "STARTTLS", [], starttls=True)
         except errors.ServerError:
             return False
         if not reply.startswith("OK STARTTLS"):

@@ -22,7 +22,7 @@ from twisted.logger import Logger
 
 from nutwist import __version__
 from nutwist.config.ups import UpsSection
-from nutwist.model.state import UpsState
+from nutwist.model.state import VALUE_MAX, UpsState
 from nutwist.protocols.sock import (
     TRACKING_FAILED,
     TRACKING_INVALID,
@@ -162,6 +162,9 @@ class Driver:
         low = var.lower()
         if low in self._overridden:
             return
+        # NUT's dstate_setinfo formats the value into a 256-byte buffer: what a device
+        # (or a repeated server) sends beyond 255 bytes is cut, never the line that carries it
+        value = value[:VALUE_MAX]
         if self.state.setinfo(var, value):
             self.broadcast(["SETINFO", var, value])
 
@@ -414,8 +417,17 @@ class Driver:
 
     def _tick(self) -> None:
         self._poll = None
-        d = defer.Deferred.fromCoroutine(self._update())
-        d.addBoth(lambda _: self._schedule())
+        try:
+            d = defer.Deferred.fromCoroutine(self._update())
+        except Exception:
+            d = defer.fail()
+
+        def failed(f: Any) -> None:
+            self._failures += 1
+            self.log.failure("{ups}: update failed", f, ups=self.upsname)
+
+        # the next update comes whatever this one did
+        d.addErrback(failed).addBoth(lambda _: self._schedule())
 
     def poll_now(self) -> None:
         """Run an update at once (a file changed, a command asked for fresh data)."""

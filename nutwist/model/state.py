@@ -58,11 +58,23 @@ def fold(s: str) -> str:
     return s.lower() if s.isascii() else s.translate(_ASCII_LOWER)
 
 
+#: NUT escapes a value into a 256-byte buffer (ST_MAX_VALUE_LEN): at most 255 bytes of
+#: the escaped value are kept, and an escape pair is never split.  So every answer
+#: carrying a value has room for its closing quote and its line end.
+VALUE_MAX = 255
+
+
 def _escape(raw: str) -> str:
     """pconf_encode(raw), sharing ``raw`` itself when nothing needs escaping (as NUT does)."""
-    if "\\" in raw or '"' in raw or "#" in raw:
-        return encode(raw)
-    return raw
+    enc = encode(raw) if "\\" in raw or '"' in raw or "#" in raw else raw
+    if len(enc) > VALUE_MAX:
+        enc = enc[:VALUE_MAX]
+        # every backslash of the escaped text starts or ends a pair: an odd run at the
+        # end is a pair whose second half was cut off
+        run = len(enc) - len(enc.rstrip("\\"))
+        if run % 2:
+            enc = enc[:-1]
+    return enc
 
 
 def _unescape(enc: str) -> str:

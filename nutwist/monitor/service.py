@@ -148,15 +148,31 @@ class UpsmonService(Service):
                 await self.forceshutdown()
                 return
             for track in list(self.logic.tracks.values()):
-                await self.poll(track)
+                await self._poll_safely(track)
             if self.logic.recalc():
                 await self.forceshutdown()
                 return
             if self.parent_gone_since is not None:
                 self._noparent()
+        except Exception:
+            # whatever went wrong, the next poll still comes: a loop that stopped
+            # would leave this system unprotected while looking healthy
+            self.log.failure("poll cycle failed")
         finally:
             self._cycle_running = False
-        self._schedule(self.logic.sleepval)
+            # a no-op once shutting down
+            self._schedule(self.logic.sleepval)
+
+    async def _poll_safely(self, track: UpsTrack) -> None:
+        """Poll one UPS; anything unexpected counts as one failed poll of it."""
+        try:
+            await self.poll(track)
+        except Exception as e:
+            self.log.failure("UPS [{ups}]: poll failed", ups=track.system)
+            self.logic.poll_failed(track, f"{type(e).__name__}: {e}")
+            client = self.sessions.get(track.system)
+            if client is not None:
+                self._drop(track, client)  # its state is unknown: start afresh
 
     async def _session(self, track: UpsTrack) -> NutClient | None:
         client = self.sessions.get(track.system)

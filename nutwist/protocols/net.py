@@ -43,8 +43,33 @@ _USER_COMMANDS = frozenset({"LOGIN", "PRIMARY", "MASTER", "FSD", "SET", "INSTCMD
 
 
 def _line_bytes(line: str) -> bytes:
-    """One answer line as sent: LF-terminated, cut at upsd's 512-byte buffer."""
-    return (line + "\n").encode("ascii", "replace")[:ANSWER_MAX]
+    """One answer line as sent: LF-terminated, at most upsd's 512 bytes.
+
+    Values are kept to 255 bytes, so only outlandish names make a line too long.
+    NUT then sends the first 512 bytes without the LF, which runs the answer into
+    the next one; here the end of the line is cut instead (an open quote closed,
+    an escape pair kept whole) and the LF is always sent.
+    """
+    data = line.encode("ascii", "replace")
+    if len(data) < ANSWER_MAX:
+        return data + b"\n"
+    return _cut(data, ANSWER_MAX - 1) + b"\n"
+
+
+def _cut(data: bytes, limit: int) -> bytes:
+    """The longest head of ``data`` that, with its open quote closed, fits in ``limit``."""
+    end, closed = 0, False
+    quoted = False
+    i = 0
+    while i < len(data):
+        step = 2 if data[i] == 0x5C else 1  # a backslash and what it escapes go together
+        if data[i] == 0x22:
+            quoted = not quoted
+        i = min(i + step, len(data))
+        if i + quoted > limit:
+            break
+        end, closed = i, quoted
+    return data[:end] + (b'"' if closed else b"")
 
 
 class NutError(Exception):

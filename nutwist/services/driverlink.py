@@ -29,6 +29,7 @@ from twisted.logger import Logger
 from nutwist.config.tokenizer import Tokenizer, TokenizerError
 from nutwist.model.state import UpsState, atoi
 from nutwist.protocols.sock import MAX_LINE, DriverBackend, format_line
+from nutwist.services.loops import guarded
 
 TrackingCallback = Callable[[str, int], None]
 
@@ -98,7 +99,7 @@ class DriverLink:
         self.was_stale: bool | None = None
         self._proto: _LinkProtocol | None = None
         self._client: ClientService | None = None
-        self._checker = LoopingCall(self.check)
+        self._checker = LoopingCall(guarded(self.check, f"driver link {upsname} check"))
         self._checker.clock = clock
 
     # --- lifecycle ---------------------------------------------------------------

@@ -34,6 +34,7 @@ from nutwist.model.state import Variable
 from nutwist.paths import DEFAULT_DATAPATH, socket_name
 from nutwist.protocols.net import NetServerProtocol
 from nutwist.services.driverlink import DriverLink
+from nutwist.services.loops import guarded
 from nutwist.tls.context import TlsConfigError, server_context_from_conf
 
 SERVER_VERSION = f"{__version__}-nutwist"
@@ -423,7 +424,7 @@ class UpsdService(service.MultiService):
                     )
                 )
         self.ports: list[Any] = []
-        self._idle = LoopingCall(self.drop_idle)
+        self._idle = LoopingCall(guarded(self.drop_idle, "idle connection check"))
         self._idle.clock = reactor
         self.upsconf = upsconf
         #: the in-process drivers' owner, kept in step with ups.conf on reload

@@ -44,6 +44,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from nutwist.config.tokenizer import Tokenizer, TokenizerError
+from nutwist.services.loops import guarded
 
 log = Logger()
 
@@ -317,7 +318,7 @@ class TimerDaemon:
         self.port: IListeningPort | None = None
         self.done: defer.Deferred[None] = defer.Deferred()
         # passes the reactor could not make on time (a suspended host) count too
-        self._passes = LoopingCall.withCount(self.check)
+        self._passes = LoopingCall.withCount(guarded(self.check, "timer daemon pass", log))
         self._passes.clock = reactor
 
     async def listen(self, reactor: IReactorUNIX) -> None:
