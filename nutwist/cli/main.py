@@ -70,8 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser(
         "explain-shutdown",
         help="say when and why this host would shut down",
-        description="Read upsmon.conf, poll each MONITORed UPS once, and explain upsmon's "
-        "decision. Exit 0 when the host stays up, 2 when it would shut down now, 1 on errors.",
+        description="Read upsmon.conf, poll each MONITORed UPS once as upsmon does (its TLS "
+        "settings, login and UPS names), and explain upsmon's decision. Exit 0 when the host "
+        "stays up, 2 when it would shut down now, 1 when upsmon could not reach or log in to a "
+        "UPS, or on errors.",
     )
     ex.add_argument(
         "--confdir", help="configuration directory (default: $NUT_CONFPATH or /etc/nut)"
@@ -154,9 +156,9 @@ def _explain(args: argparse.Namespace) -> int:
     result: list[int] = [0]
 
     async def go(reactor: object) -> None:
-        down, lines = await explain.run(reactor, conf)
+        down, lines, unconnected = await explain.run(reactor, conf)
         print("\n".join(lines))
-        result[0] = 2 if down else 0
+        result[0] = 2 if down else 1 if unconnected else 0
 
     try:
         task.react(lambda r: defer.ensureDeferred(go(r)))

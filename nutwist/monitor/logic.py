@@ -69,6 +69,8 @@ class UpsTrack:
     lost_since: float | None = None
     #: ``ups.alarm`` as last read, for the ALARM message
     alarm_text: str = ""
+    #: ``ups.status`` exactly as upsd last answered it ("" before the first answer)
+    status: str = ""
 
     @property
     def system(self) -> str:
@@ -117,6 +119,7 @@ class MonitorLogic:
         if not status:
             self.gone(track)
             return
+        track.status = status
         self._alive(track)
         if "LB" not in status:
             track.flags.discard("LB")
