@@ -109,3 +109,105 @@ def test_explain_with_a_wrong_password(tls_upsd: Upsd) -> None:
     p = nutwist("explain-shutdown", "--confdir", str(s.conf))
     assert p.returncode == 1, p.stdout
     assert "upsmon is NOT connected" in p.stdout and "ACCESS-DENIED" in p.stdout
+
+
+# --- check-config: what stops the daemons ------------------------------------------------------
+
+
+def server_conf(d: Path, ups: str = "", upsd: str = "", upsmon: str = "") -> Path:
+    (d / "ups.conf").write_text(ups or "[u1]\n\tdriver = dummy-ups\n\tport = u1.dev\n")
+    (d / "u1.dev").write_text("ups.status: OL\nbattery.charge.low: 20\n")
+    (d / "upsd.conf").write_text(upsd or "LISTEN 127.0.0.1 3493\n")
+    (d / "upsd.users").write_text("[mon]\n\tpassword = pw\n\tupsmon primary\n")
+    (d / "upsmon.conf").write_text(
+        (upsmon or "MONITOR u1@localhost 1 mon pw primary\n") + 'SHUTDOWNCMD "/bin/true"\n'
+    )
+    for f in ("upsd.users", "upsmon.conf"):
+        (d / f).chmod(0o600)
+    return d
+
+
+def check_lines(confdir: Path) -> list[str]:
+    from nutwist.config.check import check
+
+    return [str(x) for x in check(str(confdir), environ={}).diagnostics]
+
+
+def test_check_config_reports_missing_tls_files(tmp_path: Path) -> None:
+    server_conf(
+        tmp_path,
+        upsd=f"LISTEN 127.0.0.1 3493\nCERTFILE {tmp_path}/no/upsd.pem\n",
+        upsmon=f"MONITOR u1@localhost 1 mon pw primary\nCERTPATH {tmp_path}/no/ca.pem\n",
+    )
+    found = check_lines(tmp_path)
+    assert any(
+        x.startswith(f"{tmp_path}/upsd.conf:2: error: CERTFILE {tmp_path}/no/upsd.pem")
+        and "upsd refuses to start" in x
+        for x in found
+    ), found
+    assert any(
+        x.startswith(f"{tmp_path}/upsmon.conf:2: error: CERTPATH {tmp_path}/no/ca.pem")
+        and "upsmon refuses to start" in x
+        for x in found
+    ), found
+    p = nutwist("check-config", "--confdir", str(tmp_path))
+    assert p.returncode == 1
+
+
+def test_check_config_reports_a_driver_nobody_provides(tmp_path: Path) -> None:
+    drivers = tmp_path / "drivers"
+    drivers.mkdir()
+    fake = drivers / "fake-ups"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    server_conf(
+        tmp_path,
+        ups=f"driverpath = {drivers}\n[u1]\n\tdriver = dummy-ups\n\tport = u1.dev\n"
+        "[u2]\n\tdriver = fake-ups\n\tport = auto\n"
+        "[u3]\n\tport = auto\n\tdriver = usbhid-upz\n",
+    )
+    found = [x for x in check_lines(tmp_path) if "driver" in x]
+    assert found == [
+        f"{tmp_path}/ups.conf:10: error: [u3] driver usbhid-upz: not one of nutwist's drivers, "
+        f"and {drivers}/usbhid-upz is not an executable (driverpath in ups.conf, default "
+        "/lib/nut): upsdrvctl cannot start it"
+    ]
+
+
+def test_check_config_reports_ports_out_of_range(tmp_path: Path) -> None:
+    server_conf(
+        tmp_path,
+        ups="[u1]\n\tdriver = dummy-ups\n\tport = u1.dev\n"
+        "[rep]\n\tdriver = dummy-ups\n\tport = u1@localhost:99999\n",
+        upsd="LISTEN 127.0.0.1 70000\nLISTEN ::1 0\n",
+    )
+    found = check_lines(tmp_path)
+    assert (
+        f"{tmp_path}/upsd.conf:1: error: LISTEN 127.0.0.1 70000: the port must be a number from 1 to 65535"
+        in found
+    )
+    assert (
+        f"{tmp_path}/upsd.conf:2: error: LISTEN ::1 0: the port must be a number from 1 to 65535"
+        in found
+    )
+    assert any(
+        x.startswith(f"{tmp_path}/ups.conf:6: error: [rep] port u1@localhost:99999") for x in found
+    )
+
+
+@pytest.mark.parametrize("how", ["twistd", "upsd"])
+def test_upsd_refuses_a_listen_port_out_of_range(tmp_path: Path, how: str) -> None:
+    conf, state = tmp_path / "conf", tmp_path / "state"
+    conf.mkdir()
+    state.mkdir()
+    server_conf(conf, upsd="LISTEN 127.0.0.1 70000\n")
+    env = nut_env(conf, state)
+    if how == "twistd":
+        argv = [str(BIN / "twistd"), "--pidfile=", "-n", "nut", "upsd", "--confdir", str(conf)]
+        argv += ["--statepath", str(state)]
+    else:
+        argv = [str(BIN / "upsd"), "-F"]
+    # before the fix upsd went on to listen on 3493: it would still be running at the timeout
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=15, env=env)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "LISTEN 127.0.0.1 70000: the port must be a number from 1 to 65535" in p.stderr
