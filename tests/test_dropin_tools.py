@@ -211,3 +211,66 @@ def test_upsd_refuses_a_listen_port_out_of_range(tmp_path: Path, how: str) -> No
     p = subprocess.run(argv, capture_output=True, text=True, timeout=15, env=env)
     assert p.returncode == 1, p.stdout + p.stderr
     assert "LISTEN 127.0.0.1 70000: the port must be a number from 1 to 65535" in p.stderr
+
+
+# --- tls init: advice that keeps plain clients working --------------------------------------
+
+
+def tls_init(cwd: Path, *extra: str) -> list[str]:
+    p = subprocess.run(
+        [str(BIN / "nutwist"), "tls", "init", "--dir", "pki", "--name", "localhost",
+         "--name", "127.0.0.1", "--client", "mon1", *extra],
+        capture_output=True, text=True, timeout=60, cwd=cwd,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    return p.stdout.splitlines()
+
+
+def directives(out: list[str]) -> list[str]:
+    return [x for x in out if x and not x.startswith("#")]
+
+
+def test_tls_init_advises_request_absolute_paths_and_explains_each_line(tmp_path: Path) -> None:
+    out = tls_init(tmp_path)
+    lines = directives(out)
+    assert "CERTREQUEST REQUEST" in lines and "CERTREQUEST REQUIRE" not in lines
+    for line in lines:
+        if line.startswith(("CERTFILE", "CERTPATH")):
+            path = line.split()[-1]
+            assert os.path.isabs(path) and Path(path).exists(), line
+            assert path.startswith(str(tmp_path / "pki")), line
+    for i, line in enumerate(out):
+        if line and not line.startswith("#"):
+            assert out[i - 1].startswith("# "), f"{line!r} has no comment saying what it does"
+
+
+def test_tls_init_require_only_when_asked(tmp_path: Path) -> None:
+    lines = directives(tls_init(tmp_path, "--require-client-cert"))
+    assert "CERTREQUEST REQUIRE" in lines and "CERTREQUEST REQUEST" not in lines
+
+
+def test_tls_init_advice_keeps_clients_without_certificates_working(tmp_path: Path) -> None:
+    """upsd set up with the pasted lines still serves NUT-style clients (STARTTLS, no
+    certificate), as nutwist's upsc is one."""
+    out = tls_init(tmp_path)
+    server = []
+    for line in out:
+        if line.startswith("# upsmon.conf"):
+            break
+        if line and not line.startswith("#"):
+            server.append(line)
+    conf, state = tmp_path / "conf", tmp_path / "state"
+    conf.mkdir()
+    state.mkdir()
+    port = free_port()
+    server_conf(conf, upsd=f"LISTEN 127.0.0.1 {port}\n" + "\n".join(server) + "\n")
+    proc = start_nutwist_upsd(conf, state, tmp_path / "upsd.log")
+    try:
+        wait_for_port(port)
+        p = subprocess.run(
+            [str(BIN / "upsc"), "-A", "none", f"u1@127.0.0.1:{port}", "ups.status"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert (p.returncode, p.stdout) == (0, "OL\n"), p.stderr
+    finally:
+        proc.stop()

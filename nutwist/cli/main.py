@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--client", action="append", default=[], help="client certificate to make (repeat)"
     )
     ti.add_argument("--force", action="store_true", help="replace existing files")
+    ti.add_argument(
+        "--require-client-cert",
+        action="store_true",
+        help="advise CERTREQUEST REQUIRE (clients without a certificate are refused) rather "
+        "than REQUEST",
+    )
     ti.set_defaults(func=_tls_init)
     tn = tsub.add_parser(
         "import-nss",
@@ -118,7 +124,8 @@ def _tls_init(args: argparse.Namespace) -> int:
     from nutwist.tls import tool
 
     try:
-        print("\n".join(tool.init(args.dir, args.name, args.client, args.force)))
+        lines = tool.init(args.dir, args.name, args.client, args.force, args.require_client_cert)
+        print("\n".join(lines))
     except (tool.ToolError, OSError) as e:
         print(f"nutwist tls init: {e}", file=sys.stderr)
         return 1
