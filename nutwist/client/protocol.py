@@ -444,7 +444,9 @@ def connect(
             return Failure(errors.ConnectionFailed(_reason(f.value)))
         return f
 
-    d: defer.Deferred[Any] = endpoint.connect(protocol.Factory.forProtocol(make))
+    factory = protocol.Factory.forProtocol(make)
+    factory.noisy = False  # no "Starting factory <...>" line per connection
+    d: defer.Deferred[Any] = endpoint.connect(factory)
     d.addErrback(failed)
     return d
 
