@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -249,10 +250,9 @@ def test_tls_init_require_only_when_asked(tmp_path: Path) -> None:
     assert "CERTREQUEST REQUIRE" in lines and "CERTREQUEST REQUEST" not in lines
 
 
-def test_tls_init_advice_keeps_clients_without_certificates_working(tmp_path: Path) -> None:
-    """upsd set up with the pasted lines still serves NUT-style clients (STARTTLS, no
-    certificate), as nutwist's upsc is one."""
-    out = tls_init(tmp_path)
+def serve_tls_init_advice(tmp_path: Path, *extra: str) -> tuple[NutProcess, int]:
+    """nutwist's upsd with the upsd.conf lines ``tls init`` printed, pasted as they are."""
+    out = tls_init(tmp_path, *extra)
     server = []
     for line in out:
         if line.startswith("# upsmon.conf"):
@@ -265,8 +265,15 @@ def test_tls_init_advice_keeps_clients_without_certificates_working(tmp_path: Pa
     port = free_port()
     server_conf(conf, upsd=f"LISTEN 127.0.0.1 {port}\n" + "\n".join(server) + "\n")
     proc = start_nutwist_upsd(conf, state, tmp_path / "upsd.log")
+    wait_for_port(port)
+    return proc, port
+
+
+def test_tls_init_advice_keeps_clients_without_certificates_working(tmp_path: Path) -> None:
+    """upsd set up with the pasted lines still serves NUT-style clients (STARTTLS, no
+    certificate), as nutwist's upsc is one."""
+    proc, port = serve_tls_init_advice(tmp_path)
     try:
-        wait_for_port(port)
         p = subprocess.run(
             [str(BIN / "upsc"), "-A", "none", f"u1@127.0.0.1:{port}", "ups.status"],
             capture_output=True, text=True, timeout=30,
@@ -274,3 +281,208 @@ def test_tls_init_advice_keeps_clients_without_certificates_working(tmp_path: Pa
         assert (p.returncode, p.stdout) == (0, "OL\n"), p.stderr
     finally:
         proc.stop()
+
+
+@pytest.mark.nut
+@pytest.mark.parametrize("require", [False, True])
+def test_nut_upsc_against_tls_init_advice(tmp_path: Path, require: bool) -> None:
+    """NUT 2.8.0's own upsc (STARTTLS, no client certificate) is served under the default
+    advice, and refused only when REQUIRE was asked for."""
+    require_nut("upsc")
+    proc, port = serve_tls_init_advice(tmp_path, *(["--require-client-cert"] if require else []))
+    try:
+        p = subprocess.run(
+            ["upsc", f"u1@127.0.0.1:{port}", "ups.status"],
+            capture_output=True, text=True, timeout=30, env=nut_env(tmp_path, tmp_path),
+        )  # fmt: skip
+    finally:
+        proc.stop()
+    if require:
+        assert p.returncode != 0 and p.stdout == "", p.stdout
+    else:
+        assert (p.returncode, p.stdout) == (0, "OL\n"), p.stderr
+
+
+# --- the demo -------------------------------------------------------------------------------
+
+DEMO = ROOT / "etc" / "demo"
+
+
+def demo_copy(dest: Path, port: int) -> Path:
+    """etc/demo with another port, as ``make demo PORT=...`` copies it."""
+    dest.mkdir()
+    for f in DEMO.iterdir():
+        text = f.read_text()
+        if f.name == "upsd.conf":
+            text = text.replace(" 3493\n", f" {port}\n")
+        if f.name == "upsmon.conf":
+            text = text.replace("MONITOR demo@localhost ", f"MONITOR demo@localhost:{port} ")
+        (dest / f.name).write_text(text)
+    for f in ("upsd.users", "upsmon.conf"):
+        (dest / f).chmod(0o600)
+    return dest
+
+
+def standalone_argv(conf: Path, state: Path) -> list[str]:
+    return [str(BIN / "twistd"), "--pidfile=", "-n", "nut", "standalone", "--confdir", str(conf),
+            "--statepath", str(state)]  # fmt: skip
+
+
+def hold_port() -> tuple[socket.socket, int]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    return s, s.getsockname()[1]
+
+
+def test_make_demo_stops_with_a_message_when_the_port_is_taken(tmp_path: Path) -> None:
+    held, port = hold_port()
+    try:
+        # -o install: the demo's recipe alone (the installed copy is the one under test)
+        p = subprocess.Popen(
+            ["make", "-s", "-o", "install", "demo", f"PORT={port}", f"STATE={tmp_path}"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            out, _ = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                os.killpg(p.pid, 15)
+                p.wait(10)
+    finally:
+        held.close()
+    assert p.returncode != 0, out
+    assert f"port {port} is taken" in out and "make demo PORT=" in out
+
+
+def test_standalone_exits_1_when_upsd_cannot_listen(tmp_path: Path) -> None:
+    held, port = hold_port()
+    try:
+        conf = demo_copy(tmp_path / "etc", port)
+        (tmp_path / "state").mkdir()
+        p = subprocess.run(
+            standalone_argv(conf, tmp_path / "state"), capture_output=True, text=True, timeout=30
+        )
+    finally:
+        held.close()
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert f"not listening on 127.0.0.1 port {port}" in p.stdout + p.stderr
+
+
+def test_the_demo_logs_lines_a_person_reads(tmp_path: Path) -> None:
+    port = free_port()
+    conf = demo_copy(tmp_path / "etc", port)
+    (tmp_path / "state").mkdir()
+    log = tmp_path / "demo.log"
+    proc = NutProcess(standalone_argv(conf, tmp_path / "state"), dict(os.environ), log)
+    try:
+        wait_for_port(port)
+        deadline = time.monotonic() + 20
+        while "Logged into UPS" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+    finally:
+        proc.stop()
+    text = log.read_text()
+    assert "Starting factory" not in text and "Stopping factory" not in text
+    assert " object at 0x" not in text
+    assert f"upsd listening on 127.0.0.1 port {port}" in text
+
+
+def demo_rounds(rounds: int) -> list[tuple[float, str]]:
+    """(time, ups.status) as demo.seq plays it, looping ``rounds`` times."""
+    out: list[tuple[float, str]] = []
+    t = 0.0
+    for _ in range(rounds):
+        for line in (DEMO / "demo.seq").read_text().splitlines():
+            if line.startswith("ups.status:"):
+                out.append((t, line.split(":", 1)[1].strip()))
+            elif line.startswith("TIMER"):
+                t += float(line.split()[1])
+    return out
+
+
+def test_every_round_of_the_demo_outage_is_visible() -> None:
+    """The demo's upsmon, fed demo.seq on a clock, notifies ONBATT, LOWBATT and ONLINE on every
+    round and never decides to shut down (which would latch FSD and end the show)."""
+    from twisted.internet.task import Clock
+
+    from nutwist.config.base import Source
+    from nutwist.config.upsmon import parse
+    from nutwist.monitor.logic import MonitorLogic
+
+    conf = parse(Source.from_path(str(DEMO / "upsmon.conf")))
+    assert not conf.diagnostics.errors
+    sent: list[str] = []
+
+    class Effects:
+        def notify(self, ntype: str, ups: object) -> None:
+            sent.append(ntype)
+
+        def log(self, level: str, text: str) -> None:
+            pass
+
+    clock = Clock()
+    logic = MonitorLogic(conf, clock.seconds, Effects())
+    (track,) = logic.tracks.values()
+    track.primary_granted = True
+    timeline = demo_rounds(3)
+    end = timeline[-1][0] + 20
+    status = timeline[0][1]
+    while clock.seconds() < end:
+        now = clock.seconds()
+        status = [s for t, s in timeline if t <= now][-1]
+        logic.polled(track, status)
+        assert not logic.recalc(), f"the demo's upsmon would shut down at {now} s ({status})"
+        clock.advance(logic.sleepval)
+    rounds = "".join({"ONBATT": "b", "LOWBATT": "l", "ONLINE": "o"}.get(n, "?") for n in sent)
+    assert rounds.startswith("blo" * 3), sent
+
+
+# --- the repository: LICENSE, man pages, -h notes, no citations outside it ------------------
+
+
+def test_license_is_gpl2_or_later() -> None:
+    text = (ROOT / "LICENSE").read_text()
+    assert "GNU GENERAL PUBLIC LICENSE" in text and "Version 2, June 1991" in text
+    assert "or (at your option) any later version" in text
+
+
+@pytest.mark.parametrize("command", ["check-config", "explain-shutdown", "passwd", "tls"])
+def test_man_pages_for_nutwist_commands(command: str) -> None:
+    page = ROOT / "man" / f"nutwist-{command}.1"
+    text = page.read_text()
+    assert text.startswith(f".TH NUTWIST-{command.upper()} 1 ")
+    assert ".SH NAME" in text and ".SH SYNOPSIS" in text and ".SH DESCRIPTION" in text
+    man = subprocess.run(["man", "-l", str(page)], capture_output=True, text=True, timeout=30,
+                         env={**os.environ, "MANWIDTH": "80", "MAN_KEEP_FORMATTING": ""})  # fmt: skip
+    if man.returncode == 0:
+        assert f"nutwist {command}" in man.stdout.replace("\u2010", "-")
+    assert "recursive-include man *.1" in (ROOT / "MANIFEST.in").read_text()
+    # installed with the package, where man finds it beside the venv's bin/
+    assert (BIN.parent / "share" / "man" / "man1" / page.name).read_text() == text
+
+
+@pytest.mark.parametrize(
+    "program", ["upsc", "upsrw", "upscmd", "upslog", "upsd", "upsmon", "upsdrvctl", "dummy-ups"]
+)
+def test_each_dropin_help_ends_with_how_it_differs_from_nut(program: str) -> None:
+    p = subprocess.run([str(BIN / program), "-h"], capture_output=True, text=True, timeout=30)
+    last = [x for x in (p.stdout + p.stderr).splitlines() if x.strip()][-1]
+    assert "NUT 2.8.0" in last, last
+
+
+def test_no_comment_or_readme_cites_a_document_outside_the_repository() -> None:
+    import re
+
+    cite = re.compile(r"reference (§|section )?\d|§\s*\d|\.\./shared|/work/shared")
+    found = []
+    for path in [ROOT / "README.md", *ROOT.glob("nutwist/**/*.py"), *ROOT.glob("tests/*.py"),
+                 *ROOT.glob("bench/*.py"), *ROOT.glob("etc/**/*"), ROOT / "Makefile"]:  # fmt: skip
+        if path.is_file() and path.name != "test_dropin_tools.py":
+            for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+                if cite.search(line):
+                    found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert found == []

@@ -100,6 +100,9 @@ def usage() -> str:
             "  -u <user>  switch to <user> (if started as root)",
             "  -V         display the version of this software",
             "  -4 / -6    IPv4 / IPv6 only (LISTEN decides in nutwist)",
+            "",
+            "Beyond NUT 2.8.0's upsd: upsd.conf's HOSTS_ALLOW, HOSTS_DENY, ACL_ON_CONNECT, "
+            "LOGIN_THROTTLE and AUTH_REQUIRES_TLS, and hashed passwords in upsd.users.",
         ]
     )
 

@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
             "usage: upsdrvctl [OPTIONS] (start | stop | shutdown) [<ups>]\n"
             "  -t  testing mode: print the actions without doing them\n"
             "  -u <user>  drivers drop privileges to <user>\n"
-            "  -D  raise debugging level",
+            "  -D  raise debugging level\n\n"
+            "Unlike NUT 2.8.0's: dummy-ups is nutwist's own (Python); other drivers are NUT's.",
             file=sys.stderr,
         )
         return 0 if args.help else 1

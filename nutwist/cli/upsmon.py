@@ -42,6 +42,9 @@ def usage() -> str:
             "  -4 / -6    IPv4 / IPv6 only",
             "  -h         this help",
             "  -V         the version",
+            "",
+            "Beyond NUT 2.8.0's upsmon: later NUT's OFFDURATION, OVERDURATION, OBLBDURATION, "
+            "ALARMCRITICAL, SHUTDOWNEXIT and CERTFILE; TLS files are PEM, not NSS.",
         ]
     )
 

@@ -406,7 +406,7 @@ class UpsdService(service.MultiService):
             if not self.reactor.running:
                 # twistd starts the services before its reactor: exit 1 from here, as NUT's
                 # upsd exits 1 when it cannot listen (stopping the reactor would exit 0)
-                raise SystemExit(1)
+                raise SystemExit(1) from None
             self.reactor.callWhenRunning(self.reactor.stop)
             return
         self._idle.start(2, now=False)
