@@ -444,9 +444,9 @@ def connect(
             return Failure(errors.ConnectionFailed(_reason(f.value)))
         return f
 
-    factory = protocol.Factory.forProtocol(make)
-    factory.noisy = False  # no "Starting factory <...>" line per connection
-    d: defer.Deferred[Any] = endpoint.connect(factory)
+    client_factory = protocol.Factory.forProtocol(make)
+    client_factory.noisy = False  # no "Starting factory <...>" line per connection
+    d: defer.Deferred[Any] = endpoint.connect(client_factory)
     d.addErrback(failed)
     return d
 

@@ -11,9 +11,9 @@ would bring it down.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from twisted.logger import Logger, formatEvent
+from twisted.logger import ILogObserver, Logger, formatEvent
 
 from nutwist.config.upsmon import UpsmonConf
 from nutwist.monitor.logic import MonitorLogic, UpsTrack
@@ -142,7 +142,7 @@ async def run(reactor: Any, conf: UpsmonConf) -> tuple[bool, list[str], int]:
     svc = UpsmonService(
         conf, reactor, shutdown=lambda: None, notifier=_SilentNotifier(conf, reactor)
     )
-    svc.log = Logger(namespace="upsmon", observer=collect)
+    svc.log = Logger(namespace="upsmon", observer=cast(ILogObserver, collect))
     unreachable: dict[str, str] = {}
     for track in svc.logic.tracks.values():
         said.clear()
