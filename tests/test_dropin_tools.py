@@ -486,3 +486,21 @@ def test_no_comment_or_readme_cites_a_document_outside_the_repository() -> None:
                 if cite.search(line):
                     found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert found == []
+
+
+def test_explain_says_when_a_low_battery_becomes_critical() -> None:
+    from twisted.internet.task import Clock
+
+    from nutwist.config.base import Source
+    from nutwist.config.upsmon import parse
+    from nutwist.monitor.explain import _Quiet, explain
+    from nutwist.monitor.logic import MonitorLogic
+
+    conf = parse(Source.from_path(str(DEMO / "upsmon.conf")))
+    logic = MonitorLogic(conf, Clock().seconds, _Quiet())
+    (track,) = logic.tracks.values()
+    track.primary_granted = True
+    logic.polled(track, "OB LB DISCHRG")
+    down, lines = explain(conf, logic, {})
+    assert not down
+    assert "  on battery with a low battery: critical once that lasts OBLBDURATION (30 s)" in lines

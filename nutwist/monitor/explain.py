@@ -93,6 +93,14 @@ def explain(
             )
         elif "CAL" in f:
             lines.append("  calibrating: OB LB during calibration does not count as critical")
+        elif "OB" in f and "LB" in f:
+            d = conf.oblbduration
+            lines.append(
+                f"  on battery with a low battery: critical once that lasts OBLBDURATION ({d} s)"
+                if d is not None and d > 0 and track.primary_granted
+                else "  on battery with a low battery: critical when the primary sets FSD or "
+                f"HOSTSYNC ({conf.hostsync} s) passes"
+            )
         elif "OL" in f:
             lines.append("  on line")
     need = conf.minsupplies
