@@ -50,7 +50,8 @@ def usage() -> str:
 
 
 def warn_permissions(path: str, run_as: str | None) -> list[str]:
-    """Reference 10.7: loud warnings, never a refusal."""
+    """Loud warnings about a readable or RUN_AS_USER-writable upsmon.conf, never a refusal:
+    refusing would leave the machine unprotected (NUT 2.8.0's upsmon checks nothing here)."""
     out: list[str] = []
     try:
         st = os.stat(path)
