@@ -26,7 +26,7 @@ PORT ?= 3493
 demo: install
 	@$(PY) -c 'import socket as S; s = S.socket(); s.setsockopt(S.SOL_SOCKET, S.SO_REUSEADDR, 1); s.bind(("127.0.0.1", $(PORT)))' 2>/dev/null || { \
 	  echo "nutwist demo: 127.0.0.1 port $(PORT) is taken (NUT's own upsd listens there on a machine with NUT)."; \
-	  echo "  Run the demo on another port: make demo PORT=3494"; exit 1; }
+	  echo "  Run the demo on another port: make demo PORT=$$(($(PORT) + 1))"; exit 1; }
 	mkdir -p $(STATE)/etc
 	cp etc/demo/nut.conf etc/demo/ups.conf etc/demo/demo.seq etc/demo/upsd.users etc/demo/upsmon.conf $(STATE)/etc/
 	sed 's/ 3493$$/ $(PORT)/' etc/demo/upsd.conf > $(STATE)/etc/upsd.conf
@@ -38,7 +38,7 @@ demo: install
 	@echo "  down (its SHUTDOWNCMD would only print). Watch it:  .venv/bin/upsc demo@127.0.0.1:$(PORT)"
 	@$(VENV)/bin/twistd --pidfile= -n nut standalone --confdir $(STATE)/etc --statepath $(STATE) || { \
 	  rc=$$?; echo "nutwist demo: stopped with status $$rc (see the lines above);" \
-	  "if port $(PORT) is taken, run: make demo PORT=3494"; exit $$rc; }
+	  "if port $(PORT) is taken, run: make demo PORT=$$(($(PORT) + 1))"; exit $$rc; }
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
