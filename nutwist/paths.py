@@ -1,7 +1,9 @@
 """Where nutwist finds its configuration and state, resolved as NUT 2.8 does.
 
-The precedence is fixed by the reference (section 10.2): an explicit nutwist
-flag wins, then NUT's environment variables, then Debian's built-in paths.
+An explicit nutwist flag wins, then NUT's environment variables, then Debian's
+built-in paths: upsd takes upsd.conf's STATEPATH, then $NUT_STATEPATH, then
+/run/nut; the drivers and upsdrvctl $NUT_STATEPATH, then /run/nut (ups.conf has
+no state path key); the configuration directory is $NUT_CONFPATH, then /etc/nut.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Hashed passwords and login throttling (nutwist extensions, reference 10.4)."""
+"""Hashed passwords and login throttling (nutwist extensions; NUT 2.8.0 has neither)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,8 @@
 Two servers read the same driver sockets (NUT's C dummy-ups, and a stand-in
 driver with ENUM and RANGE values): NUT's C upsd and nutwist's drop-in upsd.
 Every case runs NUT's program and nutwist's against each, and stdout, stderr
-and the exit status must be the same, normalising only what reference 10.3
-lists (banner lines) plus NUT's NSS line, and the help prose (nutwist writes
+and the exit status must be the same, normalising only what differs by design
+(the banner lines, which name nutwist's version) plus NUT's NSS line, and the help prose (nutwist writes
 its own; the usage lines must match).
 """
 

@@ -145,7 +145,7 @@ def test_upsd_conf_every_directive() -> None:
     [
         ("MAXAGE\n", "MAXAGE: expected 'MAXAGE <number>'"),
         ("MAXAGE soon\n", "expected a whole number"),
-        ("LISTEN 127.0.0.1 70000\n", "above 65535"),
+        ("LISTEN 127.0.0.1 70000\n", "from 1 to 65535"),
         ("LISTEN\n", "LISTEN <address> [<port>]"),
         ("CERTREQUEST MAYBE\n", "CERTREQUEST: expected NO, REQUEST or REQUIRE"),
         ("ALLOW_NO_DEVICE perhaps\n", "expected a boolean"),

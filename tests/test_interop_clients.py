@@ -174,7 +174,7 @@ def test_nut_upsmon_secondary_logs_in_and_polls(
     if pidfile.exists():
         try:
             os.kill(int(pidfile.read_text().strip()), 0)
-            pytest.skip("another NUT upsmon owns /run/nut/upsmon.pid (reference 10.10)")
+            pytest.skip("another NUT upsmon owns /run/nut/upsmon.pid (2.8.0 always uses it)")
         except (ProcessLookupError, ValueError):
             pidfile.unlink()
     Path("/run/nut").mkdir(parents=True, exist_ok=True)

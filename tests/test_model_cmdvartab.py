@@ -10,7 +10,7 @@ from nutwist.config.base import Source
 from nutwist.model import cmdvartab
 from nutwist.model.cmdvartab import UNAVAILABLE
 
-# the instant commands 2.8.0's cmdvartab describes (reference section 6.2)
+# the instant commands NUT 2.8.0's data/cmdvartab describes (CMDDESC lines)
 COMMANDS_2_8_0 = (
     "load.off",
     "load.on",

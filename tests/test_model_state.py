@@ -11,7 +11,8 @@ from nutwist.model.state import Flag, UpsState, Variable, atoi, fold, strtol
 
 
 def reference_state() -> UpsState:
-    """The variables of the DUMPALL example in the reference (section 2.3)."""
+    """A state whose DUMPALL, in NUT 2.8.0's order (variables sorted, each with its SETAUX and
+    SETFLAGS, then the commands, DATAOK, DUMPDONE), is REFERENCE_DUMP."""
     s = UpsState()
     s.setinfo("ups.status", "OL")
     s.setaux("ups.status", 32)

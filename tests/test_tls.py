@@ -435,7 +435,7 @@ def test_tls_init_makes_files_that_work_together(serve: Any, tmp_path: Path) -> 
     d = tmp_path / "tls"
     p = subprocess.run(
         [str(BIN / "nutwist"), "tls", "init", "--dir", str(d), "--name", "localhost",
-         "--name", "127.0.0.1", "--client", "mon1"],
+         "--name", "127.0.0.1", "--client", "mon1", "--require-client-cert"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert p.returncode == 0, p.stderr

@@ -1,4 +1,4 @@
-"""NUT's parseconf rules (reference 1.2 and 10.1), through every entry point."""
+"""NUT's parseconf rules (bytes outside 0x20-0x7f dropped, 0x7f kept), through every entry point."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from nutwist.config.tokenizer import (
 )
 
 CASES = [
-    # (input line, words) -- verified against NUT 2.8.0 where the reference says so
+    # (input line, words), as NUT 2.8.0's parseconf splits them
     (b"GET VAR dummy ups.status", ["GET", "VAR", "dummy", "ups.status"]),
     (b"GET VAR dummy ups.status # comment", ["GET", "VAR", "dummy", "ups.status"]),
     (b"GET VAR dummy=ups.status", ["GET", "VAR", "dummy", "=", "ups.status"]),

@@ -2,7 +2,7 @@
 
 NUT's C dummy-ups serves one UPS; NUT's C upsd and nutwist's upsd both read its
 socket (so only the server differs).  Every session below is sent to both, and
-the answers must be identical after normalising only what reference 10.3 lists:
+the answers must be identical after normalising only what differs by design:
 the VER line, server.info/server.version, TRACKING ids, and driver.*/device.type.
 A second run puts nutwist's own dummy-ups (in-process) behind nutwist's upsd.
 """

@@ -4,8 +4,8 @@ Unit tests run the format and the schedule without sockets or sleeping (a
 task.Clock, clients on transports that answer as upsd at once).  The end-to-end
 tests start NUT's C dummy-ups and C upsd, and nutwist's upsd on the same driver
 socket; NUT's /bin/upslog and nutwist's run with the same arguments against each,
-and their output must match byte for byte after normalising only what reference
-10.3 lists: the banner, and the %TIME%, %ETIME% and %PID% fields (plus the line
+and their output must match byte for byte after normalising only what differs
+by design: the banner, and the %TIME%, %ETIME% and %PID% fields (plus the line
 NUT's NSS library prints, as the other client differentials do).
 """
 

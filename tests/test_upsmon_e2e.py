@@ -2,7 +2,7 @@
 
 NUT's C dummy-ups plays a `.seq` outage (on line, on battery, low battery);
 NUT's C upsd serves it.  NUT's upsmon (in a mount namespace of its own, since
-it always writes /run/nut/upsmon.pid: reference 10.10) and nutwist's upsmon
+NUT 2.8.0's upsmon always writes /run/nut/upsmon.pid) and nutwist's upsmon
 watch it as secondaries with NOTIFYFLAG EXEC on NUT 2.8.0's types and a
 SHUTDOWNCMD that records the time.  They must send the same notifications in
 the same order and shut down within one POLLFREQ of each other.

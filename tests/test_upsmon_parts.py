@@ -254,8 +254,10 @@ def test_explain_shutdown_command_with_upsd_unreachable(tmp_path: Path) -> None:
         text=True,
         timeout=30,
     )
-    assert p.returncode == 0, p.stderr
-    assert "unreachable: Connection failure: Connection refused" in p.stdout
+    # upsmon could not connect: that is a failure to report, not a host that is safe
+    assert p.returncode == 1, p.stderr
+    assert "upsmon is NOT connected" in p.stdout
+    assert "Connection failure: Connection refused" in p.stdout
     assert "Decision: no shutdown" in p.stdout
 
 

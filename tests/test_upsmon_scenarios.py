@@ -344,7 +344,7 @@ def test_calibration_is_not_critical(tmp_path: Path) -> None:
     assert rec.types() == ["ONBATT", "LOWBATT", "CAL"]
 
 
-# --- reference 10.6: each later directive, unset (2.8.0) and set ----------------------------
+# --- each later directive, unset (NUT 2.8.0's decision) and set -------------------------
 
 
 def test_oblbduration(tmp_path: Path) -> None:

@@ -39,7 +39,8 @@ class Exit(Exception):
 
 
 def banner(program: str) -> str:
-    """The first line of ``-h`` and ``-V``: NUT's wording, nutwist's version (reference 10.3)."""
+    """The first line of ``-h`` and ``-V``: NUT's wording, nutwist's version (the one line
+    of the output that differs from NUT's by design)."""
     return f"Network UPS Tools {program} {__version__} (nutwist)"
 
 

@@ -67,6 +67,7 @@ def usage(prog: str, drv: str) -> str:
     ]
     for name, text in sorted(cls.options.items()):
         lines.append(f"  {name:<14} - {text}")
+    lines += ["", "Not in NUT 2.8.0's drivers: the repeater's TLS options (cert*, forcessl)."]
     return "\n".join(lines)
 
 

@@ -80,8 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser(
         "explain-shutdown",
         help="say when and why this host would shut down",
-        description="Read upsmon.conf, poll each MONITORed UPS once, and explain upsmon's "
-        "decision. Exit 0 when the host stays up, 2 when it would shut down now, 1 on errors.",
+        description="Read upsmon.conf, poll each MONITORed UPS once as upsmon does (its TLS "
+        "settings, login and UPS names), and explain upsmon's decision. Exit 0 when the host "
+        "stays up, 2 when it would shut down now, 1 when upsmon could not reach or log in to a "
+        "UPS, or on errors.",
     )
     ex.add_argument(
         "--confdir", help="configuration directory (default: $NUT_CONFPATH or /etc/nut)"
@@ -106,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--client", action="append", default=[], help="client certificate to make (repeat)"
     )
     ti.add_argument("--force", action="store_true", help="replace existing files")
+    ti.add_argument(
+        "--require-client-cert",
+        action="store_true",
+        help="advise CERTREQUEST REQUIRE (clients without a certificate are refused) rather "
+        "than REQUEST",
+    )
     ti.set_defaults(func=_tls_init)
     tn = tsub.add_parser(
         "import-nss",
@@ -126,7 +134,8 @@ def _tls_init(args: argparse.Namespace) -> int:
     from nutwist.tls import tool
 
     try:
-        print("\n".join(tool.init(args.dir, args.name, args.client, args.force)))
+        lines = tool.init(args.dir, args.name, args.client, args.force, args.require_client_cert)
+        print("\n".join(lines))
     except (tool.ToolError, OSError) as e:
         print(f"nutwist tls init: {e}", file=sys.stderr)
         return 1
@@ -164,9 +173,9 @@ def _explain(args: argparse.Namespace) -> int:
     result: list[int] = [0]
 
     async def go(reactor: object) -> None:
-        down, lines = await explain.run(reactor, conf)
+        down, lines, unconnected = await explain.run(reactor, conf)
         print("\n".join(lines))
-        result[0] = 2 if down else 0
+        result[0] = 2 if down else 1 if unconnected else 0
 
     try:
         task.react(lambda r: defer.ensureDeferred(go(r)))

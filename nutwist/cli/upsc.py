@@ -33,6 +33,8 @@ Show what a NUT data server (upsd) knows.
   -A <file>  credentials file (nutauth.conf); 'default' or 'none'
   -h         this help
   -V         the version
+
+Not in NUT 2.8.0's upsc: -j/-J (JSON) and -A (nutauth.conf: credentials, TLS settings).
 """
 
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?\Z")

@@ -25,6 +25,8 @@ Run an instant command on a UPS through upsd.
   <ups>          <upsname>[@<hostname>[:<port>]]
   <command>      an instant command, such as test.battery.start
   [<value>]      its argument, if it takes one
+
+Not in NUT 2.8.0's upscmd: -A <file> (nutauth.conf: credentials, TLS settings).
 """
 
 

@@ -103,6 +103,9 @@ def usage() -> str:
             "  -r <dir>   chroot: not supported by nutwist (refused)",
             "  -4         IPv4 only",
             "  -6         IPv6 only",
+            "",
+            "Beyond NUT 2.8.0's upsd: upsd.conf's HOSTS_ALLOW, HOSTS_DENY, ACL_ON_CONNECT, "
+            "LOGIN_THROTTLE and AUTH_REQUIRES_TLS, and hashed passwords in upsd.users.",
         ]
     )
 
@@ -144,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         if cs.model(name) is None:
             print(f"Fatal error: Can't open {cs.path(name)}", file=sys.stderr)
             return 1
+    if any(d.fatal for d in cs.diagnostics()):
+        print("Fatal error: the configuration above cannot be used", file=sys.stderr)
+        return 1
     assert cs.ups is not None and cs.upsd is not None and cs.users is not None
     allow = os.environ.get("ALLOW_NO_DEVICE", "").lower().startswith(("1", "y", "t", "on"))
     if not cs.ups.sections and not (cs.upsd.allow_no_device or allow):

@@ -151,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             "  -t  testing mode: print the actions without doing them\n"
             "  -u <user>  drivers drop privileges to <user>\n"
             "  -D  raise debugging level\n"
-            "  -d  pass the debugging level from upsdrvctl to the driver",
+            "  -d  pass the debugging level from upsdrvctl to the driver\n\n"
+            "Unlike NUT 2.8.0's: dummy-ups is nutwist's own (Python); other drivers are NUT's.",
             file=sys.stderr,
         )
         return 0 if args.help else 1

@@ -82,6 +82,7 @@ The default format:
 {default}
 
 SIGUSR1 writes an entry at once; SIGHUP reopens the log files (for logrotate).
+Not in NUT 2.8.0's upslog: -A <file> (nutauth.conf: credentials, TLS settings).
 """
 
 

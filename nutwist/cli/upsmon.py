@@ -42,12 +42,16 @@ def usage() -> str:
             "  -4 / -6    IPv4 / IPv6 only",
             "  -h         this help",
             "  -V         the version",
+            "",
+            "Beyond NUT 2.8.0's upsmon: later NUT's OFFDURATION, OVERDURATION, OBLBDURATION, "
+            "ALARMCRITICAL, SHUTDOWNEXIT and CERTFILE; TLS files are PEM, not NSS.",
         ]
     )
 
 
 def warn_permissions(path: str, run_as: str | None) -> list[str]:
-    """Reference 10.7: loud warnings, never a refusal."""
+    """Loud warnings about a readable or RUN_AS_USER-writable upsmon.conf, never a refusal:
+    refusing would leave the machine unprotected (NUT 2.8.0's upsmon checks nothing here)."""
     out: list[str] = []
     try:
         st = os.stat(path)

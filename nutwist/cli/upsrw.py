@@ -27,6 +27,8 @@ Show or change the writable variables of a UPS through upsd.
   -t <timeout>   how long -w waits, in seconds (default: 10)
 
   <ups>          <upsname>[@<hostname>[:<port>]]
+
+Not in NUT 2.8.0's upsrw: -A <file> (nutauth.conf: credentials, TLS settings).
 """
 
 

@@ -472,7 +472,9 @@ def connect(
             return Failure(errors.ConnectionFailed(_reason(f.value)))
         return f
 
-    d: defer.Deferred[Any] = endpoint.connect(protocol.Factory.forProtocol(make))
+    client_factory = protocol.Factory.forProtocol(make)
+    client_factory.noisy = False  # no "Starting factory <...>" line per connection
+    d: defer.Deferred[Any] = endpoint.connect(client_factory)
     d.addErrback(failed)
     return d
 

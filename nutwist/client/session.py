@@ -47,6 +47,7 @@ class NutSession(Service):
         self.on_ready = on_ready
         self.endpoint = endpoint or HostnameEndpoint(reactor, host.encode("idna"), port, timeout=10)
         factory = protocol.Factory.forProtocol(lambda: NutClient(reactor, timeout))
+        factory.noisy = False
         self._service = ClientService(
             self.endpoint,
             factory,

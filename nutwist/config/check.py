@@ -2,9 +2,11 @@
 
 Beyond each file's own findings it checks across files what NUT's programs
 refuse at start or what silently cannot work: no UPS without ALLOW_NO_DEVICE,
-a local MONITOR of a UPS or a user that does not exist, power values below
-MINSUPPLIES, secrets readable by others, and a UPS that can never report a low
-battery.
+a driver that neither nutwist nor ups.conf's driverpath provides, TLS files
+(CERTFILE, CERTPATH) that upsd or upsmon cannot load, a repeater port out of
+range, a local MONITOR of a UPS or a user that does not exist, power values
+below MINSUPPLIES, secrets readable by others, and a UPS that can never report
+a low battery.
 """
 
 from __future__ import annotations
@@ -196,6 +198,92 @@ def _check_ups(cs: confset.ConfSet, out: Diagnostics, environ: dict[str, str]) -
                 )
 
 
+def _check_drivers(cs: confset.ConfSet, out: Diagnostics) -> None:
+    """Every section's driver is nutwist's own or an executable in ups.conf's driverpath."""
+    from nutwist.drivers import implemented
+
+    upsconf = cs.ups
+    if upsconf is None:
+        return
+    driverpath = upsconf.driverpath
+    for section in upsconf.sections.values():
+        driver = section.driver
+        if not driver or implemented(driver):
+            continue
+        path = os.path.join(driverpath, driver)
+        if "/" not in driver and os.path.isfile(path) and os.access(path, os.X_OK):
+            continue
+        out.append(
+            Diagnostic(
+                Level.ERROR,
+                upsconf.path,
+                section.key_lines.get("driver", section.lineno),
+                f"[{section.name}] driver {driver}: not one of nutwist's drivers, and {path} "
+                "is not an executable (driverpath in ups.conf, default /lib/nut): upsdrvctl "
+                "cannot start it",
+            )
+        )
+
+
+def _check_repeater_ports(cs: confset.ConfSet, out: Diagnostics) -> None:
+    from nutwist.config.upsmon import split_system
+
+    upsconf = cs.ups
+    if upsconf is None:
+        return
+    for section in upsconf.sections.values():
+        port = section.port
+        if section.driver != "dummy-ups" or not port or "@" not in port:
+            continue
+        if split_system(port) is None:
+            out.append(
+                Diagnostic(
+                    Level.ERROR,
+                    upsconf.path,
+                    section.key_lines.get("port", section.lineno),
+                    f"[{section.name}] port {port}: expected <upsname>@<host>[:<port>] with a "
+                    "port from 1 to 65535 (IPv6 addresses in brackets)",
+                )
+            )
+
+
+def _directive_line(path: str, directive: str) -> int | None:
+    """The line of the last ``directive`` in a file (the one that takes effect)."""
+    try:
+        source = Source.from_path(path)
+    except OSError:
+        return None
+    found = None
+    for line in lines(source, Diagnostics(path)):
+        if line.words and line.words[0] == directive:
+            found = line.lineno
+    return found
+
+
+def _check_tls_files(cs: confset.ConfSet, out: Diagnostics) -> None:
+    """The TLS settings upsd and upsmon would load at start, loaded the same way."""
+    from nutwist.tls.context import TlsConfigError, check_upsmon_tls, server_context_from_conf
+
+    def refused(path: str, daemon: str, e: TlsConfigError) -> None:
+        word = str(e).split(" ", 1)[0]
+        out.append(
+            Diagnostic(
+                Level.ERROR, path, _directive_line(path, word), f"{e}: {daemon} refuses to start"
+            )
+        )
+
+    if cs.upsd is not None:
+        try:
+            server_context_from_conf(cs.upsd)
+        except TlsConfigError as e:
+            refused(cs.upsd.path, "upsd", e)
+    if cs.upsmon is not None:
+        try:
+            check_upsmon_tls(cs.upsmon)
+        except TlsConfigError as e:
+            refused(cs.upsmon.path, "upsmon", e)
+
+
 def _check_monitors(cs: confset.ConfSet, out: Diagnostics) -> None:
     upsmon = cs.upsmon
     if upsmon is None:
@@ -284,6 +372,9 @@ def check(confdir: str, environ: dict[str, str] | None = None) -> Result:
             )
     if mode != "netclient":
         _check_ups(cs, extra, env)
+        _check_drivers(cs, extra)
+        _check_repeater_ports(cs, extra)
+    _check_tls_files(cs, extra)
     _check_monitors(cs, extra)
     _check_permissions(cs, extra)
     _check_acl(cs, extra)

@@ -1,13 +1,13 @@
 """nutauth.conf: credentials and TLS settings for the command-line clients.
 
-NUT 2.8.0 has no such file; nutwist reads later NUT's (reference 10.11) for upsc,
+NUT 2.8.0 has no such file (its clients have no TLS settings); nutwist reads later NUT's for upsc,
 upsrw, upscmd and upslog.  The decisions this model takes:
 
 **Which file** (:func:`find`).  ``-A FILE`` names it (it must then exist), ``-A none``
 reads none, and ``-A default`` or no ``-A`` takes the first *existing regular file* of
 ``$NUT_AUTHCONF_FILE``, ``$NUT_AUTHCONF_PATH/nutauth.conf``,
 ``~/.config/nut/nutauth.conf``, ``~/.nutauth.conf`` and ``<confdir>/nutauth.conf``,
-where the config directory is ``$NUT_CONFPATH`` or ``/etc/nut`` (reference 10.2).  An
+where the config directory is ``$NUT_CONFPATH`` or ``/etc/nut``.  An
 empty variable counts as unset.
 
 **Syntax.**  NUT's tokenizer; one setting per line, ``KEY = VALUE``, ``KEY=VALUE`` or
@@ -18,7 +18,8 @@ case), ``INCLUDE`` and ``INCLUDE_REQUIRED``.  A relative CERTPATH, CERTFILE or i
 path is taken from the directory of the file that names it.  An unknown key is a
 warning; a malformed line, a bad boolean or a bad section header is an error.
 ``CERTIDENT_NAME``, ``CERTIDENT_PASS``, ``CERTIDENT``, ``SSLBACKEND nss`` and a CERTPATH
-that is an NSS database are refused with how to convert to PEM (reference 10.9);
+that is an NSS database (nutwist has no NSS; it reads PEM files) are refused with how to
+convert to PEM;
 ``SSLBACKEND openssl`` is accepted and changes nothing.
 
 **Sections.**  Settings before the first header are the global defaults.  Headers:
@@ -233,7 +234,7 @@ def _home(env: Mapping[str, str]) -> str | None:
 
 
 def search_order(env: Mapping[str, str] = os.environ, home: str | None = None) -> list[str]:
-    """The places looked at, in order, when no file is named (reference 10.11)."""
+    """The places looked at, in order, when no file is named (later NUT's order)."""
     out: list[str] = []
     if env.get("NUT_AUTHCONF_FILE"):
         out.append(env["NUT_AUTHCONF_FILE"])
@@ -280,7 +281,7 @@ _TRUE = ("on", "yes", "1")
 _FALSE = ("off", "no", "0")
 
 _CONVERT = (
-    "nutwist reads PEM files (reference 10.9): export the client certificate with "
+    "nutwist reads PEM files, not NSS databases: export the client certificate with "
     "'pk12util -d <database> -n <name> -o client.p12', convert it with "
     "'openssl pkcs12 -in client.p12 -nodes -out client.pem', set CERTFILE to "
     "client.pem (chmod 600), and remove the NSS settings"

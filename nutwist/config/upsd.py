@@ -109,13 +109,20 @@ def parse(source: Source) -> UpsdConf:
             if expect_args(diags, line, (1, 2), "LISTEN <address> [<port>]"):
                 port = DEFAULT_PORT
                 if len(args) == 2:
-                    p = parse_int(diags, n, word, args[1], minimum=1)
-                    if p is None:
+                    word_port = args[1]
+                    if not (word_port.isascii() and word_port.isdigit()) or not (
+                        0 < int(word_port) < 65536
+                    ):
+                        # NUT's upsd hands the word to getaddrinfo, which takes 70000 as
+                        # port 4464 without a word; upsd refuses to start instead
+                        diags.error(
+                            n,
+                            f"LISTEN {args[0]} {word_port}: the port must be a number from "
+                            "1 to 65535",
+                            fatal=True,
+                        )
                         continue
-                    if p > 65535:
-                        diags.error(n, f"LISTEN: port {p} is above 65535")
-                        continue
-                    port = p
+                    port = int(word_port)
                 conf.listen.append(Listen(args[0], port, n))
         elif word == "CERTIDENT":
             if expect_args(diags, line, 2, "CERTIDENT <certificate name> <database password>"):

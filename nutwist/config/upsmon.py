@@ -3,8 +3,9 @@
 Every directive of NUT 2.8.0 with its default; the later ones (OFFDURATION,
 OVERDURATION, OBLBDURATION, ALARMCRITICAL, SHUTDOWNEXIT,
 POLLFAIL_LOG_THROTTLE_MAX, RUN_AS_GROUP, CERTFILE) are None unless given
-(reference 10.6: unset keeps NUT 2.8.0's decisions).  The notify table gives
-every notify type's default message and flags (reference 4.2 and 10.5).
+(unset, every decision is NUT 2.8.0's).  The notify table gives every notify
+type's default message and flags: SYSLOG+WALL for all but CAL (SYSLOG only), and
+for the types later NUT added, SYSLOG+WALL.
 
 Directive words are case-sensitive except DEBUG_MIN, as in NUT; notify type
 names are not (NUT compares them with strcasecmp), notify flags are.
@@ -51,7 +52,7 @@ NOTIFY_TYPES: Mapping[str, NotifyDefault] = MappingProxyType(
         "NOCOMM": NotifyDefault("UPS %s is unavailable", _SYSLOG_WALL),
         "NOPARENT": NotifyDefault("upsmon parent process died - shutdown impossible", _SYSLOG_WALL),
         "CAL": NotifyDefault("UPS %s: calibration in progress", frozenset({SYSLOG})),
-        # later NUT (reference 10.5), all SYSLOG+WALL
+        # the types later NUT added, all SYSLOG+WALL
         "NOTCAL": NotifyDefault("UPS %s: calibration finished", _SYSLOG_WALL),
         "OFF": NotifyDefault("UPS %s: administratively OFF or asleep", _SYSLOG_WALL),
         "NOTOFF": NotifyDefault("UPS %s: no longer administratively OFF or asleep", _SYSLOG_WALL),
@@ -210,7 +211,7 @@ class UpsmonConf:
         return sum(m.powervalue for m in self.monitors)
 
     def later_settings(self) -> dict[str, object]:
-        """The post-2.8.0 settings this file sets (reference 10.6), by directive."""
+        """The post-2.8.0 settings this file sets (they change a decision only when set)."""
         out: dict[str, object] = {}
         for directive, attr in _LATER.items():
             value = getattr(self, attr)
@@ -231,7 +232,7 @@ _INTS: dict[str, tuple[str, int | None]] = {
     "NOCOMMWARNTIME": ("nocommwarntime", 0),
     "FINALDELAY": ("finaldelay", 0),
     "POLLFAIL_LOG_THROTTLE_MAX": ("pollfail_log_throttle_max", 0),
-    # negative values mean "never" for these (reference 10.6)
+    # negative values mean "never" for these (later NUT's meaning)
     "OFFDURATION": ("offduration", None),
     "OVERDURATION": ("overduration", None),
     "OBLBDURATION": ("oblbduration", None),
@@ -479,7 +480,7 @@ def _certident(conf: UpsmonConf, diags: Diagnostics, line: ConfLine) -> None:
         return
     name = line.words[1]
     conf.certident = (name, line.words[2])
-    # reference 10.9: nutwist has no NSS; the TLS layer refuses this at start
+    # nutwist has no NSS, only PEM files: the TLS layer refuses this at start
     diags.error(
         line.lineno,
         f"CERTIDENT names a certificate in an NSS database; nutwist reads PEM files: export it "
@@ -595,7 +596,7 @@ def validate(conf: UpsmonConf) -> None:
             fatal=True,
         )
     elif not conf.monitors:
-        # NUT would run watching nothing; nutwist refuses (reference 10.7)
+        # NUT would run watching nothing; nutwist refuses a config that cannot work
         diags.error(None, "no MONITOR line: upsmon would watch nothing", fatal=True)
     if conf.shutdowncmd is None:
         diags.warning(None, "no SHUTDOWNCMD: upsmon cannot shut this system down")

@@ -7,7 +7,7 @@ whether this host must shut down now.  The shutdown sequence itself (FSD,
 waiting for secondaries, FINALDELAY) is :class:`~nutwist.monitor.service`'s,
 timed on the same clock.
 
-NUT 2.8.0's rules (reference 4.3-4.5):
+NUT 2.8.0's rules:
 
 * a UPS is critical when upsd shows FSD, or when it is on battery with a low
   battery (not calibrating) and we are its primary, or the primary has had
@@ -17,7 +17,8 @@ NUT 2.8.0's rules (reference 4.3-4.5):
 * when the power values of the UPSes that are not critical add up to less
   than MINSUPPLIES, the host shuts down.
 
-The later directives of reference 10.6 change a decision only when set.
+The later directives (OFFDURATION, OVERDURATION, OBLBDURATION, ALARMCRITICAL)
+change a decision only when set in upsmon.conf.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Protocol
 
 from nutwist.config.upsmon import Monitor, UpsmonConf
 
-#: status words whose appearance and disappearance later NUT notifies (reference 10.5)
+#: status words whose appearance and disappearance later NUT notifies (2.8.0 does not)
 _PAIRED = {
     "OFF": ("OFF", "NOTOFF"),
     "BYPASS": ("BYPASS", "NOTBYPASS"),
@@ -69,6 +70,8 @@ class UpsTrack:
     lost_since: float | None = None
     #: ``ups.alarm`` as last read, for the ALARM message
     alarm_text: str = ""
+    #: ``ups.status`` exactly as upsd last answered it ("" before the first answer)
+    status: str = ""
 
     @property
     def system(self) -> str:
@@ -117,6 +120,7 @@ class MonitorLogic:
         if not status:
             self.gone(track)
             return
+        track.status = status
         self._alive(track)
         if "LB" not in status:
             track.flags.discard("LB")

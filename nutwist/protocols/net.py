@@ -3,7 +3,8 @@
 One line in, zero or more lines out, in order (pipelined requests included).
 Keywords are matched without regard to case and echoed upper-case; UPS and
 variable names are echoed exactly as the client typed them.  Errors come in
-NUT's order of precedence (reference 1.3).  The protocol keeps only the
+NUT 2.8.0's order of precedence (for example LOGIN: INVALID-ARGUMENT, then
+ALREADY-LOGGED-IN, then UNKNOWN-UPS, then ACCESS-DENIED).  The protocol keeps only the
 per-connection state (user, password, login, tracking); everything shared
 lives in the :class:`UpsdState` it is given.
 """

@@ -196,6 +196,12 @@ class DriverServerProtocol(protocol.Protocol):
 
 
 class DriverServerFactory(protocol.Factory):
+    #: the driver service logs the socket it serves; no "Starting factory <...>" lines
+    noisy = False
+
+    def logPrefix(self) -> str:
+        return f"driver socket {self.name}"
+
     def __init__(self, backend: DriverBackend, name: str) -> None:
         self.backend = backend
         self.name = name

@@ -115,6 +115,7 @@ class DriverLink:
             assert self.socket_path is not None
             endpoint = UNIXClientEndpoint(self.reactor, self.socket_path, timeout=5)
             factory = protocol.Factory.forProtocol(lambda: _LinkProtocol(self))
+            factory.noisy = False
             self._client = ClientService(
                 endpoint,
                 factory,

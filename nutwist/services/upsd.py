@@ -328,6 +328,11 @@ class UpsdState:
 
 class UpsdFactory(protocol.Factory):
     log = Logger()
+    #: no "Starting factory <...>" lines: the service logs what it listens on
+    noisy = False
+
+    def logPrefix(self) -> str:
+        return "upsd"
 
     def __init__(self, state: UpsdState) -> None:
         self.state = state
@@ -538,6 +543,10 @@ class UpsdService(service.MultiService):
             if not self.stop_on_fatal:
                 raise
             self.log.critical("upsd: {e}", e=str(e))
+            if not self.reactor.running:
+                # twistd starts the services before its reactor: exit 1 from here, as NUT's
+                # upsd exits 1 when it cannot listen (stopping the reactor would exit 0)
+                raise SystemExit(1) from None
             self.reactor.callWhenRunning(self.reactor.stop)
             return
         self._idle.start(2, now=False)

@@ -232,6 +232,7 @@ class TimerProtocol(Protocol):
 
 class TimerFactory(Factory[TimerProtocol]):
     protocol = TimerProtocol
+    noisy = False
 
     def __init__(self, queue: TimerQueue) -> None:
         self.queue = queue

@@ -12,7 +12,8 @@ client does what NUT 2.8.0's do: STARTTLS if offered, unverified, else clear.
 
 Anything that cannot be loaded raises :class:`TlsConfigError` with one line;
 a Debian NSS-style setting (a CERTPATH that is an NSS database, CERTIDENT)
-is refused with the way to convert it (reference 10.9).
+is refused with the way to convert it: nutwist has no NSS, and never falls back
+to plaintext.
 """
 
 from __future__ import annotations
@@ -229,7 +230,7 @@ def client_tls_for_upsmon(conf: Any, host: str) -> ClientTls:
 
 
 def check_upsmon_tls(conf: Any) -> None:
-    """Refuse what cannot work: NSS settings (reference 10.9), missing files."""
+    """Refuse what cannot work: NSS settings (nutwist reads PEM only), missing files."""
     if getattr(conf, "certident", None):
         raise TlsConfigError(
             "CERTIDENT names a certificate in an NSS database; "

@@ -28,9 +28,15 @@ class ToolError(Exception):
     """One line for the user; exit 1."""
 
 
-def init(out: str, names: list[str], clients: list[str], force: bool = False) -> list[str]:
-    """Write the files; return the configuration lines to print."""
-    d = Path(out)
+def init(
+    out: str,
+    names: list[str],
+    clients: list[str],
+    force: bool = False,
+    require_client_cert: bool = False,
+) -> list[str]:
+    """Write the files; return the configuration lines to print, each with what it does."""
+    d = Path(out).resolve()
     d.mkdir(parents=True, exist_ok=True)
     os.chmod(d, 0o750)
     targets = ["ca.pem", "ca.key", "upsd.pem"] + [f"client-{c}.pem" for c in clients]
@@ -44,28 +50,62 @@ def init(out: str, names: list[str], clients: list[str], force: bool = False) ->
     certs.write_bundle(str(d / "upsd.pem"), certs.issue(ca, names[0], names), [ca])
     for c in clients:
         certs.write_bundle(str(d / f"client-{c}.pem"), certs.issue(ca, c, [], server=False), [ca])
+    ca_pem = d / "ca.pem"
     lines = [
-        f"# written to {d}: ca.pem (the CA, public), ca.key (keep it offline), upsd.pem",
+        f"# written to {d}:",
+        f"#   {ca_pem}: the CA certificate (public; copy it to every client)",
+        f"#   {d / 'ca.key'}: the CA's key (mode 0600; keep it offline, it signs certificates)",
+        f"#   {d / 'upsd.pem'}: the server certificate, its chain and its key (mode 0600)",
+        *(
+            f"#   {d / f'client-{c}.pem'}: client certificate {c} and its key (mode 0600)"
+            for c in clients
+        ),
         "",
         "# upsd.conf on the server:",
+        "# the certificate and key upsd offers after STARTTLS (without it upsd has no TLS)",
         f"CERTFILE {d / 'upsd.pem'}",
     ]
     if clients:
-        lines += [f"CERTPATH {d / 'ca.pem'}", "CERTREQUEST REQUIRE"]
+        lines += [
+            "# the CA that client certificates must be signed by",
+            f"CERTPATH {ca_pem}",
+        ]
+        if require_client_cert:
+            lines += [
+                "# REQUIRE: the TLS handshake fails for a client without a valid certificate;",
+                "# clients that do not do TLS with a certificate (NUT's upsc, plain clients)",
+                "# can then no longer talk to upsd",
+                "CERTREQUEST REQUIRE",
+            ]
+        else:
+            lines += [
+                "# REQUEST: a client certificate is asked for and, if sent, must be valid;",
+                "# clients without one are still served (--require-client-cert: REQUIRE)",
+                "CERTREQUEST REQUEST",
+            ]
     lines += [
         "",
-        "# upsmon.conf on each client (copy ca.pem there):",
-        f"CERTPATH {d / 'ca.pem'}",
+        f"# upsmon.conf on each client (copy {ca_pem} there):",
+        "# the CA to check upsd's certificate against",
+        f"CERTPATH {ca_pem}",
+        "# check the certificate's chain and that it names the host in MONITOR",
         "CERTVERIFY 1",
+        "# never talk to upsd without TLS: no session if STARTTLS fails",
         "FORCESSL 1",
     ]
     if clients:
-        lines.append(f"CERTFILE {d / f'client-{clients[0]}.pem'}")
+        lines += [
+            "# the certificate (and key) upsmon presents to upsd",
+            f"CERTFILE {d / f'client-{clients[0]}.pem'}",
+        ]
     lines += [
         "",
-        "# nutauth.conf for upsc, upsrw, upscmd, upslog (mode 0600):",
-        f"CERTPATH = {d / 'ca.pem'}",
+        "# nutauth.conf for upsc, upsrw, upscmd, upslog (mode 0600), the same settings:",
+        "# the CA to check upsd's certificate against",
+        f"CERTPATH = {ca_pem}",
+        "# check the chain and the host name",
         "CERTVERIFY = on",
+        "# no session without TLS",
         "FORCESSL = on",
     ]
     lines += [f"# server certificate names: {', '.join(names)}"]
