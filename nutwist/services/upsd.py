@@ -377,8 +377,15 @@ class ListenError(Exception):
     pass
 
 
-#: LISTEN names of the loopback: when only these fail, they named a socket already bound
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost6", "127.0.0.1", "::1"})
+def _bound_address(interface: str) -> str:
+    """The address a listening port on ``interface`` binds: a name resolved as Twisted does
+    (IPv4 unless it is an IPv6 literal), so that two names of one socket compare equal."""
+    if ":" in interface:
+        return interface
+    try:
+        return socket.gethostbyname(interface)
+    except OSError:
+        return interface
 
 
 def _allow_not_all_listeners(conf: UpsdConf) -> bool:
@@ -559,20 +566,20 @@ class UpsdService(service.MultiService):
         """Bind every LISTEN address now, and decide as NUT does when some cannot be bound.
 
         Each address gets ``listening on A port P`` or ``not listening on A port P``.  None
-        bound: ``no listening interface available``.  When every failure is a name of the
-        loopback (``localhost``, ``localhost6``, ``127.0.0.1``, ``::1``), the names resolved
-        to a socket already bound, and upsd goes on.  Any other failure stops upsd unless
+        bound: ``no listening interface available``.  When every failure named only sockets
+        this upsd had already bound (``localhost`` beside ``127.0.0.1``), upsd goes on.  Any other failure stops upsd unless
         ALLOW_NOT_ALL_LISTENERS (environment first, then upsd.conf) is set, which warns.
         """
         factory = UpsdFactory(self.state)
         conf = self.state.conf
-        failed: list[tuple[str, str]] = []
+        failed: list[tuple[bool, str]] = []
         bound = 0
         listeners = conf.listeners()
         if not conf.listen and self.family is not None:
             # the default pair: only the loopback of the family asked for
             v6 = self.family == socket.AF_INET6
             listeners = [x for x in listeners if (":" in x.address) == v6]
+        mine: set[tuple[str, int]] = set()  # sockets this upsd has bound
         for listen in listeners:
             ok = False
             try:
@@ -582,7 +589,10 @@ class UpsdService(service.MultiService):
                     p.stopListening()
                 self.ports = []
                 raise
-            for iface in interfaces:
+            keys = [_bound_address(i) for i in interfaces]
+            for iface, key in zip(interfaces, keys, strict=True):
+                if (key, listen.port) in mine:
+                    continue
                 try:
                     port = self.reactor.listenTCP(
                         listen.port, factory, backlog=self.backlog, interface=iface
@@ -593,19 +603,23 @@ class UpsdService(service.MultiService):
                     )
                     continue
                 self.ports.append(port)
+                mine.add((key, listen.port))
                 ok = True
             where = f"{listen.address} port {listen.port}"
             if ok:
                 bound += 1
                 self.log.info("listening on {where}", where=where)
             else:
-                failed.append((listen.address, where))
+                # a name of a socket already bound here (localhost beside 127.0.0.1) is a
+                # duplicate, which later NUT lets through; anything else did not bind
+                duplicate = bool(keys) and all((k, listen.port) in mine for k in keys)
+                failed.append((duplicate, where))
                 self.log.error("not listening on {where}", where=where)
         if not failed:
             return
         if not bound:
             why = "no listening interface available"
-        elif all(addr in _LOOPBACK_NAMES for addr, _ in failed):
+        elif all(duplicate for duplicate, _ in failed):
             return
         elif _allow_not_all_listeners(conf):
             self.log.warn(
