@@ -25,7 +25,7 @@ import pytest
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
-from nutwist.auth import hash_password
+from nutwist.auth import _b64, _unb64, hash_password, verify_password
 from nutwist.config.base import Source
 from nutwist.config.ups import UpsSection
 from nutwist.config.upsd import parse as parse_upsd
@@ -407,3 +407,22 @@ def test_instcmd_all_still_needs_an_existing_command(upsd: Upsd) -> None:
     s = upsd.session("admin")
     assert s.ask("INSTCMD u no.such.cmd") == "ERR CMD-NOT-SUPPORTED"
     assert s.ask("INSTCMD u") == "ERR INVALID-ARGUMENT"
+
+
+# --- hashed passwords: the whole digest counts ----------------------------------------------
+
+
+def _with_digest_byte_changed(stored: str, index: int) -> str:
+    head, _, digest = stored.rpartition("$")
+    raw = bytearray(_unb64(digest))
+    raw[index] ^= 0x01
+    return f"{head}${_b64(bytes(raw))}"
+
+
+@pytest.mark.parametrize("index", [1, 15, 30, 31])
+def test_a_digest_that_differs_only_late_is_refused(index: int) -> None:
+    """The right password against a stored digest that differs from its own in one
+    late byte: every byte of the digest is compared, not a prefix."""
+    stored = hash_password("correct horse", n=16, r=1, p=1, salt=b"fedcba9876543210")
+    assert verify_password(stored, "correct horse")
+    assert not verify_password(_with_digest_byte_changed(stored, index), "correct horse")
