@@ -150,7 +150,7 @@ def session(port: int, chunks: list[bytes]) -> bytes:
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     for chunk in chunks:
         s.sendall(chunk)
-        time.sleep(0.15)
+        time.sleep(0.15)  # part of the scenario: each chunk arrives as a read of its own
     s.sendall(b"LOGOUT\n")
     out = b""
     while True:
