@@ -1,4 +1,6 @@
-"""``upsc -J`` (typed JSON) as text, against an in-memory upsd over iosim: no NUT, no sockets.
+"""Client command rules without NUT or sockets.
+
+``upsc -J`` (typed JSON) as text, against an in-memory upsd over iosim:
 
 A variable upsd types NUMBER prints as a JSON number written as upsd sent it: ``88``
 stays ``88`` (an integer, not ``88.0``), ``230.1`` stays ``230.1``; anything else,
@@ -120,3 +122,33 @@ def test_upsc_j_prints_every_value_as_a_string(
 ) -> None:
     served("-j", "u@127.0.0.1", "battery.charge")
     assert capsys.readouterr().out == '"88"\n'
+
+
+# --- upslog: a fatal error on a reconnection --------------------------------------------------
+
+
+def test_upslog_ends_with_the_fatal_line_of_a_reconnection(tmp_path: Path) -> None:
+    """cc.fatal while reconnecting (a CERTPATH upslog can no longer read, say) reaches
+    upslog's main loop as the Exit it is, which ends upslog with its one Error line;
+    it used to arrive wrapped in a FirstError and print a traceback."""
+    from test_upslog import make_logger, start
+
+    from nutwist.cli import clientcommon as cc
+
+    logger, clock, net, _, _ = make_logger(tmp_path, interval=1)
+    done = start(logger)
+    plain_connect = net.__call__
+
+    async def fatal_on_reconnect(host: str, port: int, first: bool) -> NutClient:
+        if not first:
+            cc.fatal("Error: CERTPATH /x: No such file or directory")
+        return await plain_connect(host, port, first)
+
+    logger.connector = fatal_on_reconnect
+    net.drop("h1")
+    clock.advance(1)
+    clock.advance(1)
+    failures: list[Any] = []
+    done.addErrback(failures.append)
+    assert len(failures) == 1
+    assert isinstance(failures[0].value, cc.Exit) and failures[0].value.status == 1
