@@ -1,10 +1,11 @@
 """Client command rules without NUT or sockets.
 
-``upsc -J`` (typed JSON) as text, against an in-memory upsd over iosim:
+``upsc -J`` (typed JSON), checked as text against an in-memory upsd over iosim: a
+variable upsd types NUMBER prints as a JSON number written as upsd sent it (``88`` stays
+``88``, an integer, not ``88.0``; ``230.1`` stays ``230.1``); anything else, and a STRING
+variable that looks like a number, prints as a JSON string.
 
-A variable upsd types NUMBER prints as a JSON number written as upsd sent it: ``88``
-stays ``88`` (an integer, not ``88.0``), ``230.1`` stays ``230.1``; anything else,
-and a STRING variable that looks like a number, prints as a JSON string.
+upslog: a fatal error while reconnecting ends it with that error's status.
 """
 
 from __future__ import annotations
