@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import nutwist_upsd_argv
+from tests.support.net import nutwist_upsd_argv
 
 ROOT = Path(__file__).resolve().parent.parent
 DDL = ROOT.parent / "shared" / "data" / "nut-ddl"

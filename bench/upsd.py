@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import free_port, nutwist_upsd_argv, wait_for_answers, wait_for_port
+from tests.support.net import free_port, nutwist_upsd_argv, wait_for_answers, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = (

@@ -28,9 +28,12 @@ from support.nut import (
     wait_for_socket,
 )
 
-pytestmark = pytest.mark.skipif(
-    not have_nut("upsd", "dummy-ups", "upsc"), reason="NUT 2.8.0's programs are not installed"
-)
+pytestmark = [
+    pytest.mark.nut,
+    pytest.mark.skipif(
+        not have_nut("upsd", "dummy-ups", "upsc"), reason="NUT 2.8.0's programs are not installed"
+    ),
+]
 
 BIN = Path(sys.executable).parent
 NUT_BIN = Path("/usr/bin")

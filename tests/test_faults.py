@@ -7,6 +7,7 @@ with ``-s``; the closing note quotes them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -23,9 +24,12 @@ from support.nut import (
     NutProcess,
     free_port,
     nut_env,
+    require_nut,
     start_nutwist_upsd,
+    wait_for_answers,
     wait_for_port,
     wait_for_socket,
+    wait_until,
 )
 
 BIN = Path(sys.executable).parent
@@ -117,15 +121,18 @@ def dropin(tmp_path: Path) -> Iterator[dict[str, Any]]:
 def test_driver_killed_then_restarted(dropin: dict[str, Any]) -> None:
     poll = Poller(dropin["port"], b"GET VAR u battery.charge\n")
     poll.start()
-    time.sleep(1)
+    wait_until(lambda: len(poll.answers) >= 5, what="the poller's first answers")
     before = rss_mb(child_pid(dropin["upsd"]))
     os.kill(dropin["drv"].proc.pid, signal.SIGKILL)
     killed = time.monotonic()
     dropin["drv"].proc.wait(5)
-    time.sleep(5)  # longer than MAXAGE (4 s)
+    time.sleep(5)  # part of the scenario: the driver stays away longer than MAXAGE (4 s)
     restarted = time.monotonic()
     dropin["drv"] = dropin["driver"]()
-    time.sleep(4)
+    wait_until(
+        lambda: any(t >= restarted and a.startswith(b"VAR") for t, a, _ in poll.answers),
+        what="upsd to serve the restarted driver's data",
+    )
     poll.stop()
     after = rss_mb(child_pid(dropin["upsd"]))
     during = [a for t, a, _ in poll.answers if killed <= t < restarted]
@@ -221,12 +228,12 @@ def test_a_driver_flooding_updates(tmp_path: Path) -> None:
     upsd = NutProcess([str(BIN / "upsd"), "-F", "-u", "root"], env, tmp_path / "upsd.log")
     try:
         wait_for_port(port)
-        time.sleep(0.5)
+        wait_for_answers(port, {b"GET VAR f battery.charge\n": b'VAR f battery.charge "90"\n'})
         poll = Poller(port, b"GET VAR f battery.charge\n", 0.1)
         poll.start()
         rss = [rss_mb(upsd.proc.pid)]
         for _ in range(7):
-            time.sleep(1)
+            time.sleep(1)  # part of the scenario: a memory sample each second of the flood
             rss.append(rss_mb(upsd.proc.pid))
         poll.stop()
         sent = int(flood.stdout.readline() or 0)  # type: ignore[union-attr]
@@ -297,16 +304,18 @@ def test_upsd_killed_and_restarted_while_on_line(tmp_path: Path) -> None:
     mon = upsmon_dir(tmp_path / "mon", port, "")
     monitor = start_upsmon(mon, state)
     try:
-        time.sleep(3)
+        wait_until(
+            lambda: "logged into UPS [u]" in (tmp_path / "upsd.log").read_text(),
+            what="upsmon to log in",
+        )
         os.kill(upsd.proc.pid, signal.SIGKILL)
         down = time.monotonic()
-        time.sleep(9)
+        time.sleep(9)  # part of the scenario: upsd stays away 9 s (COMMBAD, then NOCOMM)
         upsd = start_nutwist_upsd(conf, state, tmp_path / "upsd2.log")
         wait_for_port(port)
         up = time.monotonic()
-        deadline = up + 15
-        while time.monotonic() < deadline and "COMMOK" not in events(mon):
-            time.sleep(0.2)
+        with contextlib.suppress(TimeoutError):
+            wait_until(lambda: "COMMOK" in events(mon), what="COMMOK")
         back = time.monotonic() - up
     finally:
         monitor.stop()
@@ -339,9 +348,8 @@ def test_a_hanging_notifycmd_never_delays_the_shutdown(tmp_path: Path) -> None:
     monitor = start_upsmon(mon, state)
     start = time.monotonic()
     try:
-        deadline = start + 25
-        while time.monotonic() < deadline and not shutdowns(mon):
-            time.sleep(0.2)
+        with contextlib.suppress(TimeoutError):
+            wait_until(lambda: shutdowns(mon), 25, "SHUTDOWNCMD")
         took = time.monotonic() - start
     finally:
         monitor.stop()
@@ -362,10 +370,11 @@ def test_powerdownflag_on_a_read_only_place(tmp_path: Path) -> None:
     )
     monitor = start_upsmon(mon, state)
     try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not shutdowns(mon):
-            time.sleep(0.2)
-        time.sleep(0.5)
+        wait_until(lambda: shutdowns(mon), what="SHUTDOWNCMD")
+        wait_until(
+            lambda: "cannot write POWERDOWNFLAG" in (mon / "upsmon.log").read_text(),
+            what="the POWERDOWNFLAG log line",
+        )
     finally:
         monitor.stop()
         upsd.stop()
@@ -374,12 +383,10 @@ def test_powerdownflag_on_a_read_only_place(tmp_path: Path) -> None:
     print("\n[fault] POWERDOWNFLAG on /proc (read-only): one clear line, SHUTDOWNCMD ran")
 
 
+@pytest.mark.nut
 def test_network_cut_on_battery_follows_deadtime_as_nut(tmp_path: Path) -> None:
     """Both upsmons watch as secondaries; upsd freezes (SIGSTOP: the network is cut)."""
-    from support.nut import have_nut
-
-    if not have_nut("upsd", "dummy-ups", "upsmon"):
-        pytest.skip("NUT 2.8.0's programs are not installed")
+    require_nut("upsd", "dummy-ups", "upsmon")
     port = free_port()
     conf = write_conf(
         tmp_path / "conf",
@@ -412,17 +419,12 @@ def test_network_cut_on_battery_follows_deadtime_as_nut(tmp_path: Path) -> None:
         )
     )
     try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not (
-            "ONBATT" in events(ours) and "ONBATT" in events(theirs)
-        ):
-            time.sleep(0.2)
-        time.sleep(1)
+        wait_until(lambda: "ONBATT" in events(ours) and "ONBATT" in events(theirs), what="ONBATT")
+        time.sleep(1)  # part of the scenario: both have seen OB for a poll before the cut
         os.kill(upsd.proc.pid, signal.SIGSTOP)
         cut = time.time()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not (shutdowns(ours) and shutdowns(theirs)):
-            time.sleep(0.2)
+        with contextlib.suppress(TimeoutError):
+            wait_until(lambda: shutdowns(ours) and shutdowns(theirs), 30, "both shutdowns")
     finally:
         try:
             os.kill(upsd.proc.pid, signal.SIGCONT)

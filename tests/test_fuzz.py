@@ -225,10 +225,16 @@ def test_starttls_state_transitions(tmp_path_factory: Any, commands: list[bytes]
     started: list[object] = []
     t.startTLS = started.append  # type: ignore[attr-defined]
     for c in commands:
+        was_tls = bool(started)
         before = len(t.value())
         p.dataReceived(c)
-        if started and c == b"STARTTLS\n" and len(started) == 1 and before == len(t.value()):
-            pass
+        answer = t.value()[before:]
+        if was_tls and c.startswith(b"STARTTLS"):
+            # a second STARTTLS, on the TLS link, is refused (never silently dropped)
+            assert answer == b"ERR ALREADY-SSL-MODE\n"
+        elif not was_tls and started:
+            # this read switched to TLS: its answer ends with OK STARTTLS, nothing after
+            assert c.startswith(b"STARTTLS") and answer.endswith(b"OK STARTTLS\n")
     assert len(started) <= 1
     if started:
         assert t.value().count(b"OK STARTTLS\n") == 1

@@ -15,7 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.nut import NutProcess, free_port, nut_env, start_nutwist_upsd, wait_for_port
+from support.nut import (
+    NutProcess,
+    free_port,
+    nut_env,
+    require_nut,
+    start_nutwist_upsd,
+    wait_for_port,
+)
 
 DEV = """ups.mfr: Client Test
 ups.model: CT-1
@@ -53,11 +60,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict
 
 
 def nut_cli(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    if not Path("/usr/bin/upsc").exists():
-        pytest.skip("NUT's clients are not installed")
+    require_nut(argv[0])
     return subprocess.run(list(argv), env=env, capture_output=True, text=True, timeout=30)
 
 
+@pytest.mark.nut
 def test_nut_upsc_every_form(server: tuple[int, dict[str, str]]) -> None:
     port, env = server
     ups = f"ct@127.0.0.1:{port}"
@@ -77,6 +84,7 @@ def test_nut_upsc_every_form(server: tuple[int, dict[str, str]]) -> None:
     assert bad.returncode == 1 and "Error: Unknown UPS" in bad.stderr
 
 
+@pytest.mark.nut
 def test_nut_upsrw_and_upscmd(server: tuple[int, dict[str, str]]) -> None:
     port, env = server
     ups = f"ct@127.0.0.1:{port}"
@@ -97,10 +105,10 @@ def test_nut_upsrw_and_upscmd(server: tuple[int, dict[str, str]]) -> None:
     assert denied.returncode == 1 and denied.stderr.endswith("ERR ACCESS-DENIED\n")
 
 
+@pytest.mark.nut
 def test_nut_upslog(server: tuple[int, dict[str, str]], tmp_path: Path) -> None:
     port, env = server
-    if not Path("/usr/bin/upslog").exists():
-        pytest.skip("NUT's upslog is not installed")
+    require_nut("upslog")
     log = tmp_path / "ups.log"
     p = subprocess.Popen(
         ["upslog", "-s", f"ct@127.0.0.1:{port}", "-l", str(log), "-i", "1", "-F", "-f", "%VAR battery.charge% %VAR ups.status%"],
@@ -164,12 +172,12 @@ def test_aionut(server: tuple[int, dict[str, str]]) -> None:
     assert desc == "client test"
 
 
+@pytest.mark.nut
 def test_nut_upsmon_secondary_logs_in_and_polls(
     server: tuple[int, dict[str, str]], tmp_path: Path
 ) -> None:
     port, env = server
-    if not Path("/lib/nut/upsmon").exists():
-        pytest.skip("NUT's upsmon is not installed")
+    require_nut("upsmon")
     pidfile = Path("/run/nut/upsmon.pid")
     if pidfile.exists():
         try:
@@ -208,7 +216,7 @@ def test_nut_upsmon_secondary_logs_in_and_polls(
             assert time.monotonic() < deadline, (tmp_path / "upsmon.log").read_text()
             time.sleep(0.3)
         assert b"CLIENT ct 127.0.0.1\n" in logins()
-        time.sleep(2.5)  # a few polls of ups.status
+        time.sleep(2.5)  # part of the scenario: a few polls of ups.status, and no shutdown
     finally:
         mon.stop()
     deadline = time.monotonic() + 10

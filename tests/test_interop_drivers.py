@@ -29,6 +29,7 @@ from support.nut import (
     require_nut,
     wait_for_port,
     wait_for_socket,
+    wait_until,
 )
 from twisted.internet import defer, reactor, task
 from twisted.trial import unittest
@@ -136,7 +137,14 @@ def cli_session(tmp: Path, nutwist_driver: bool) -> list[tuple[int, str, str]]:
             run(["upsrw", "-s", "ups.id=rack 9", "-u", "admin", "-p", "pw", "-w", ups], env),
             run(["upsrw", "-s", "battery.charge=55", "-u", "admin", "-p", "pw", "-w", ups], env),
         ]
-        time.sleep(1.5)
+        charge_set = results[-1][0] == 0
+        wait_until(
+            lambda: (
+                run(["upsc", ups, "ups.id"], env)[1] == "rack 9\n"
+                and (not charge_set or run(["upsc", ups, "battery.charge"], env)[1] == "55\n")
+            ),
+            what="upsd to show the values set through the driver",
+        )
         results += [
             run(["upsc", ups, "ups.id"], env),
             run(["upsc", ups, "battery.charge"], env),

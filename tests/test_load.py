@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from support.nut import free_port, start_nutwist_upsd, wait_for_port
+from support.nut import free_port, start_nutwist_upsd, wait_for_port, wait_until
 from test_faults import events, rss_mb, start_upsmon, upsmon_dir, write_conf
 
 PROFILE = os.environ.get("NUTWIST_PROFILE", "ci")
@@ -160,7 +160,10 @@ def test_everything_at_once_while_upsmon_polls(tmp_path: Path) -> None:
         (mon / "upsmon.conf").read_text().replace("POLLFREQ 1\n", "POLLFREQ 2\n")
     )
     monitor = start_upsmon(mon, state)
-    time.sleep(3)
+    wait_until(
+        lambda: "logged into UPS [u1]" in (tmp_path / "upsd.log").read_text(),
+        what="upsmon to log in",
+    )
     rss_before = rss_mb(upsd.proc.pid)
     polite = Polite(port)
     polite.start()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support.nut import NutProcess, free_port, nut_env, require_nut, wait_for_port
+from support.nut import NutProcess, free_port, nut_env, require_nut, wait_for_port, wait_for_socket
 from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.test import iosim
@@ -492,8 +492,7 @@ def test_nut_upsd_serves_nutwist_repeater_of_nut_dummy_ups() -> None:
         procs.append(
             NutProcess(["/lib/nut/dummy-ups", "-a", "orig", "-u", "root", "-F"], env_a, tmp / "o")
         )
-        _wait(lambda: (site_a / "state" / "dummy-ups-orig").exists())
-        time.sleep(0.3)
+        wait_for_socket(site_a / "state" / "dummy-ups-orig", probe=False)
         procs.append(NutProcess(["/lib/nut/upsd", "-u", "root", "-F"], env_a, tmp / "upsd-a"))
         wait_for_port(port_a)
         origin = f"orig@127.0.0.1:{port_a}"
@@ -575,8 +574,7 @@ def test_nutwist_repeater_reads_nut_upsd() -> None:
         procs.append(
             NutProcess(["/lib/nut/dummy-ups", "-a", "orig", "-u", "root", "-F"], env, tmp / "o")
         )
-        _wait(lambda: (state / "dummy-ups-orig").exists())
-        time.sleep(0.3)
+        wait_for_socket(state / "dummy-ups-orig", probe=False)
         procs.append(NutProcess(["/lib/nut/upsd", "-u", "root", "-F"], env, tmp / "u"))
         wait_for_port(port)
         _wait(lambda: _upsc(f"orig@127.0.0.1:{port}", env).get("ups.status") == "OL CHRG")

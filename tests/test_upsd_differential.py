@@ -119,6 +119,14 @@ SESSIONS: list[list[bytes]] = [
     [
         b"USERNAME admin\nPASSWORD pw\nSET TRACKING on\nGET TRACKING\nSET TRACKING OFF\nGET TRACKING\n"
     ],
+    # a user without the right asking for a UPS, variable or command that does not exist:
+    # which ERR wins (UNKNOWN-UPS, then ACCESS-DENIED for SET, CMD-NOT-SUPPORTED for INSTCMD)
+    [
+        b"USERNAME fsdonly\nPASSWORD fp\nLOGIN nosuch\nPRIMARY nosuch\nSET VAR dev no.such 1\n"
+        b"SET VAR nosuch ups.id x\nINSTCMD dev no.such\nINSTCMD nosuch load.off\n"
+    ],
+    [b"USERNAME sec\nPASSWORD sp\nFSD nosuch\nSET VAR dev no.such 1\nINSTCMD dev no.such\n"],
+    [b"USERNAME mon\nPASSWORD wrong\nLOGIN nosuch\nFSD nosuch\nINSTCMD dev no.such\n"],
     [b"STARTTLS\n"],
     [b'SET VAR dev ups.id "x#y"\n', b"VER\n"],
     [b"VER\nNETVER\nGET VAR dev ups.status\nLIST UPS\nGET VAR dev ups.load\n" * 5],
@@ -150,7 +158,7 @@ def session(port: int, chunks: list[bytes]) -> bytes:
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     for chunk in chunks:
         s.sendall(chunk)
-        time.sleep(0.15)
+        time.sleep(0.15)  # part of the scenario: each chunk arrives as a read of its own
     s.sendall(b"LOGOUT\n")
     out = b""
     while True:

@@ -106,6 +106,8 @@ def test_start_reload_stop(setup: tuple[Path, Path, int, dict[str, str]]) -> Non
             '[one]\n\tdriver = dummy-ups\n\tport = u.dev\n\tdesc = "broken#"\n'
         )
         assert upsd("-c", "reload", env=env).returncode == 0
+        # a refused reload changes nothing that can be polled for (the daemon logs to
+        # syslog): the one fixed wait, to give upsd time to read and refuse the file
         time.sleep(1)
         assert b"UPS two" in ask(port, b"LIST UPS\n")
         # remove a UPS

@@ -23,10 +23,13 @@ from pathlib import Path
 import pytest
 from support.nut import NutProcess, free_port, have_nut, nut_env, wait_for_port, wait_for_socket
 
-pytestmark = pytest.mark.skipif(
-    not have_nut("upsd", "dummy-ups", "upsmon") or shutil.which("unshare") is None,
-    reason="NUT 2.8.0's programs (and unshare) are needed",
-)
+pytestmark = [
+    pytest.mark.nut,
+    pytest.mark.skipif(
+        not have_nut("upsd", "dummy-ups", "upsmon") or shutil.which("unshare") is None,
+        reason="NUT 2.8.0's programs (and unshare) are needed",
+    ),
+]
 
 BIN = Path(sys.executable).parent
 SEQ = """ups.mfr: E2E
@@ -164,7 +167,12 @@ def test_same_notifications_and_shutdown_as_nut(nut_server: tuple[int, Path, Pat
     ]
     try:
         wait_until(lambda: shutdowns(theirs) and shutdowns(ours), 40)
-        time.sleep(1)
+        wait_until(
+            lambda: all(
+                [t for _, t in notifications(d)][-1:] == ["SHUTDOWN"] for d in (theirs, ours)
+            ),
+            5,
+        )
     finally:
         for p in procs:
             p.stop()

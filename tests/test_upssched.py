@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.nut import have_nut
 from twisted.internet.error import ProcessDone, ProcessTerminated
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -417,9 +418,12 @@ def sched(tmp_path: Path) -> Iterator[Sched]:
 
 
 needs_nut = pytest.mark.skipif(
-    not os.access(NUT_UPSSCHED, os.X_OK), reason="NUT 2.8.0's upssched is not installed"
+    not (os.access(NUT_UPSSCHED, os.X_OK) and have_nut("upssched")),
+    reason="NUT 2.8.0's upssched is not installed",
 )
-BOTH = pytest.mark.parametrize("prog", [pytest.param("nut", marks=needs_nut), "nutwist"])
+BOTH = pytest.mark.parametrize(
+    "prog", [pytest.param("nut", marks=[needs_nut, pytest.mark.nut]), "nutwist"]
+)
 
 
 def both(s: Sched, ups: str | None = "ups1", ntype: str | None = "ONBATT") -> tuple[Any, Any]:

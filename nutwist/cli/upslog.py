@@ -519,9 +519,13 @@ class UpsLog:
 
     async def _reconnect(self) -> None:
         missing = {m.addr for m in self.monitored if m.addr not in self.clients}
-        await defer.gatherResults(
-            [defer.Deferred.fromCoroutine(self.connect(a, False)) for a in sorted(missing)]
-        )
+        try:
+            await defer.gatherResults(
+                [defer.Deferred.fromCoroutine(self.connect(a, False)) for a in sorted(missing)],
+                consumeErrors=True,
+            )
+        except defer.FirstError as e:
+            e.subFailure.raiseException()  # cc.fatal's Exit, not a FirstError traceback
 
     def disconnect(self) -> list[defer.Deferred[None]]:
         """LOGOUT and close, as NUT's client library does, without waiting for the answer."""
@@ -792,6 +796,8 @@ def run(opts: Options, prog: str) -> NoReturn:
         except Fatal as e:
             messages(str(e), error=True)
             status[0] = 1
+        except cc.Exit as e:  # cc.fatal: its one line is out already
+            status[0] = e.status
         except Exception:
             from twisted.python import failure
 

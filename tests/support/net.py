@@ -1,12 +1,21 @@
-"""What the benchmarks and the tests share: a free port, the command that runs nutwist's upsd,
-and waiting for a server to listen and to answer."""
+"""What the tests and the benchmarks share, and nothing of nutwist's: a free loopback port,
+the command line that runs nutwist's upsd, and waiting with a deadline (for a port to
+listen, for upsd to answer, for any condition) instead of sleeping a fixed time.
+
+It imports only the standard library, so that ``bench/`` (which is not installed) can
+import it as ``tests.support.net`` from the checkout, and the tests as ``support.net``.
+"""
 
 from __future__ import annotations
 
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -31,6 +40,21 @@ def nutwist_upsd_argv(conf: Path, state: Path) -> list[str]:
         "--statepath",
         str(state),
     ]
+
+
+def wait_until(
+    check: Callable[[], T], timeout: float = 15, what: str = "the condition", step: float = 0.05
+) -> T:
+    """Call ``check`` until it returns something true, and return that; TimeoutError after
+    ``timeout`` seconds (saying ``what`` was awaited)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout} s for {what}")
+        time.sleep(step)
 
 
 def wait_for_port(port: int, timeout: float = 30) -> None:
