@@ -33,6 +33,7 @@ from nutwist.model.state import Variable
 from nutwist.paths import DEFAULT_DATAPATH, socket_name
 from nutwist.protocols.net import NetServerProtocol
 from nutwist.services.driverlink import DriverLink
+from nutwist.services.writethrough import listen_tcp
 from nutwist.tls.context import TlsConfigError, server_context_from_conf
 
 SERVER_VERSION = f"{__version__}-nutwist"
@@ -414,8 +415,8 @@ class UpsdService(service.MultiService):
         for listen in conf.listeners():
             for iface in _interfaces(listen):
                 try:
-                    port = self.reactor.listenTCP(
-                        listen.port, factory, backlog=self.backlog, interface=iface
+                    port = listen_tcp(
+                        self.reactor, listen.port, factory, backlog=self.backlog, interface=iface
                     )
                 except Exception as e:
                     failed.append(f"{iface} port {listen.port}: {e}")
