@@ -35,6 +35,7 @@ from nutwist.paths import DEFAULT_DATAPATH, socket_name
 from nutwist.protocols.net import NetServerProtocol
 from nutwist.services.driverlink import DriverLink
 from nutwist.services.loops import guarded
+from nutwist.services.writethrough import listen_tcp
 from nutwist.tls.context import TlsConfigError, server_context_from_conf
 
 SERVER_VERSION = f"{__version__}-nutwist"
@@ -567,8 +568,9 @@ class UpsdService(service.MultiService):
 
         Each address gets ``listening on A port P`` or ``not listening on A port P``.  None
         bound: ``no listening interface available``.  When every failure named only sockets
-        this upsd had already bound (``localhost`` beside ``127.0.0.1``), upsd goes on.  Any other failure stops upsd unless
-        ALLOW_NOT_ALL_LISTENERS (environment first, then upsd.conf) is set, which warns.
+        this upsd had already bound (``localhost`` beside ``127.0.0.1``), upsd goes on.  Any
+        other failure stops upsd unless ALLOW_NOT_ALL_LISTENERS (environment first, then
+        upsd.conf) is set, which warns.
         """
         factory = UpsdFactory(self.state)
         conf = self.state.conf
@@ -594,8 +596,8 @@ class UpsdService(service.MultiService):
                 if (key, listen.port) in mine:
                     continue
                 try:
-                    port = self.reactor.listenTCP(
-                        listen.port, factory, backlog=self.backlog, interface=iface
+                    port = listen_tcp(
+                        self.reactor, listen.port, factory, backlog=self.backlog, interface=iface
                     )
                 except Exception as e:
                     self.log.debug(
