@@ -107,7 +107,18 @@ def run_driver(
         pidfile=pidfile_path(cls.name, section.name),
         user=user,
         syslog_prefix=f"{cls.name}-{section.name}",
+        # as NUT's drivers: become the run-as user first, so that the socket is
+        # created by (and belongs to) that user, never created or chmod'ed by root
+        drop_first=True,
     )
+
+
+def _describe(e: BaseException) -> str:
+    """One line for a start-up failure: the OS's words for an OS error."""
+    if isinstance(e, OSError) and e.strerror:
+        where = f"{e.filename}: " if e.filename else ""
+        return f"{where}{e.strerror}"
+    return str(e)
 
 
 def run_daemon(
@@ -119,11 +130,14 @@ def run_daemon(
     user: str | None,
     syslog_prefix: str,
     on_running: Callable[[Any], None] | None = None,
+    drop_first: bool = False,
 ) -> int:
     """Start a service the way NUT's daemons start.
 
     In the background, the parent returns only once the service has started (0) or
-    failed (1), so init scripts and upsdrvctl know when it is ready.
+    failed (1), so init scripts and upsdrvctl know when it is ready.  As root the
+    process becomes ``user`` after the service started (upsd: its ports are bound)
+    or, with ``drop_first``, before (a driver: its socket is the user's).
     """
     ready_w = None
     if not foreground:
@@ -139,22 +153,29 @@ def run_daemon(
     _start_logging(debug, None if foreground else syslog_prefix)
     from twisted.internet import reactor
 
-    from nutwist.cli.driver import drop_privileges
+    from nutwist.privs import PrivilegeError, drop_privileges
 
     status = {"code": 0}
     holder: dict[str, Any] = {}
 
     def started() -> None:
         try:
+            if drop_first:
+                drop_privileges(user)
             svc = build()
             holder["svc"] = svc
             svc.startService()
-        except Exception as e:
-            print(f"Fatal error: {e}", file=sys.stderr)
+            if not drop_first:
+                drop_privileges(user)
+        except (Exception, SystemExit) as e:
+            msg = str(e) if isinstance(e, (PrivilegeError, SystemExit)) else _describe(e)
+            if msg and msg != "None":
+                print(
+                    msg if msg.startswith("Fatal error") else f"Fatal error: {msg}", file=sys.stderr
+                )
             status["code"] = 1
             reactor.stop()
             return
-        drop_privileges(user)
         if pidfile is not None:
             try:
                 with open(pidfile, "w") as f:
