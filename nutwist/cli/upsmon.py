@@ -20,6 +20,7 @@ from nutwist import __version__, paths
 from nutwist.cli.upsd import already_running, daemon_parser, signal_running
 from nutwist.config.upsmon import UpsmonConf
 from nutwist.config.upsmon import load as load_upsmon
+from nutwist.privs import run_as_user
 
 
 def pidfile() -> str:
@@ -123,15 +124,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if check_powerdownflag(conf.powerdownflag) else 1
     if already_running(pidfile(), "upsmon"):
         return 1
-    user = args.user or conf.run_as_user or (paths.DEFAULT_USER if os.geteuid() == 0 else None)
+    user = run_as_user(args.user, conf.run_as_user)
     for line in warn_permissions(path, user):
         print(line, file=sys.stderr)
     from nutwist.services.runner import run_daemon
 
-    def build() -> Any:
-        return build_service(conf, path, single=args.single)
-
     foreground = bool(args.foreground or args.debug)
+
+    def build() -> Any:
+        return build_service(conf, path, single=args.single, keep_stderr=foreground, run_as=user)
+
     return run_daemon(
         build,
         foreground=foreground,
@@ -142,14 +144,25 @@ def main(argv: list[str] | None = None) -> int:
     )
 
 
-def build_service(conf: UpsmonConf, path: str, single: bool) -> Any:
+def build_service(
+    conf: UpsmonConf,
+    path: str,
+    single: bool,
+    keep_stderr: bool = False,
+    run_as: str | None = None,
+) -> Any:
     """The running upsmon: privileged helper (unless single), service, signals.
 
     Call before privileges drop: the helper that may run SHUTDOWNCMD is forked here.
     """
     from twisted.internet import protocol, reactor
 
-    from nutwist.monitor.helper import clear_powerdownflag, start_helper
+    from nutwist.monitor.helper import (
+        COMPLAINT,
+        SHUTDOWN_DONE,
+        clear_powerdownflag,
+        start_helper,
+    )
     from nutwist.monitor.service import UpsmonService, in_process_shutdown
 
     complaint = clear_powerdownflag(conf.powerdownflag)
@@ -164,15 +177,28 @@ def build_service(conf: UpsmonConf, path: str, single: bool) -> Any:
     if single:
         shutdown = in_process_shutdown(conf)
     else:
-        sock = start_helper(conf)
+        sock = start_helper(conf, keep_stderr=keep_stderr)
 
         class _HelperLink(protocol.Protocol):
             done: Any = None
+            buf = b""
 
             def dataReceived(self, data: bytes) -> None:
-                # the helper ran SHUTDOWNCMD
-                if b"\x02" in data and self.done is not None and not self.done.called:
-                    self.done.callback(None)
+                self.buf += data
+                while self.buf:
+                    if self.buf.startswith(COMPLAINT):
+                        line, nl, rest = self.buf[1:].partition(b"\n")
+                        if not nl:
+                            return
+                        self.buf = rest
+                        svc = holder.get("svc")
+                        if svc is not None and not keep_stderr:
+                            svc.log.error("{line}", line=line.decode("utf-8", "replace"))
+                        continue
+                    byte, self.buf = self.buf[:1], self.buf[1:]
+                    # the helper ran SHUTDOWNCMD
+                    if byte == SHUTDOWN_DONE and self.done is not None and not self.done.called:
+                        self.done.callback(None)
 
             def connectionLost(self, reason: Any = None) -> None:
                 if self.done is not None and not self.done.called:
@@ -198,6 +224,7 @@ def build_service(conf: UpsmonConf, path: str, single: bool) -> Any:
             return link.done
 
     svc = UpsmonService(conf, reactor, shutdown=shutdown, on_exit=on_exit)
+    svc.notifier.run_as = run_as
     holder["svc"] = svc
 
     def reload() -> None:
