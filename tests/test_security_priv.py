@@ -225,6 +225,27 @@ def test_a_link_planted_at_the_socket_path_is_never_followed(site: Site) -> None
     assert rc in (0, 1)
 
 
+def test_a_link_planted_at_a_pid_file_is_replaced_not_written_through(site: Site) -> None:
+    """The state directory is nut's: a daemon that stays root (``-u root``) must not
+    write its pid through a link nut left there."""
+    assert NUT is not None
+    site.ups()
+    secret = site.write("upsmon.conf", "SHUTDOWNCMD /sbin/poweroff\n", 0o640)
+    for name in ("upsd.pid", "dummy-ups-u1.pid"):
+        link = site.state / name
+        link.symlink_to(secret)
+        os.lchown(link, NUT[0], NUT[1])
+    r = site.run([str(BIN / "dummy-ups"), "-a", "u1", "-u", "root"])
+    assert r.returncode == 0, r.stderr
+    r = site.run([str(BIN / "upsd"), "-u", "root"])
+    assert r.returncode == 0, r.stderr
+    wait_until(lambda: answers(site), 15, "upsc answering OL")
+    assert secret.read_text() == "SHUTDOWNCMD /sbin/poweroff\n"
+    for name in ("upsd.pid", "dummy-ups-u1.pid"):
+        assert not (site.state / name).is_symlink()
+        assert int((site.state / name).read_text()) > 1
+
+
 def test_the_driver_socket_belongs_to_the_run_as_user(site: Site) -> None:
     """As NUT's drivers started by root: the socket is nut:nut 0660."""
     assert NUT is not None

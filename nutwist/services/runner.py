@@ -25,6 +25,18 @@ def pidfile_path(driver: str, upsname: str) -> str:
     return os.path.join(paths.altpidpath(), f"{driver}-{upsname}.pid")
 
 
+def write_pidfile(path: str) -> None:
+    """Write our pid to ``path`` as a new file: whatever was there (a link planted
+    in a directory the run-as user may write) is replaced, never written through."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"{os.getpid()}\n")
+
+
 def _start_logging(debug: int, syslog_prefix: str | None = None) -> None:
     """Log to stderr in the foreground, to syslog (daemon facility) in the background."""
     from twisted.logger import (
@@ -178,8 +190,7 @@ def run_daemon(
             return
         if pidfile is not None:
             try:
-                with open(pidfile, "w") as f:
-                    f.write(f"{os.getpid()}\n")
+                write_pidfile(pidfile)
             except OSError as e:
                 log.warn("cannot write {pidfile}: {e}", pidfile=pidfile, e=e.strerror)
         if on_running is not None:
