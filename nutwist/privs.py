@@ -42,7 +42,6 @@ LATE_MODULES = (
     "twisted.application.internet",
     "twisted.python.syslog",
     "twisted.python.util",
-    "twisted.names.client",
     "twisted.logger._flatten",
     "twisted.logger._format",
     "nutwist.client",
