@@ -355,6 +355,32 @@ def test_notifications_never_run_as_root(site: Site, how: str) -> None:
     assert {uid for _, uid in got} == {NUT[0]}, (got, log.read_text())
 
 
+def test_upsmon_p_keeps_root_for_shutdowncmd_only(site: Site) -> None:
+    """``upsmon -p`` is NUT's one big root process: SHUTDOWNCMD runs as root (it must
+    be able to shut down), its notifications still run as nut."""
+    assert NUT is not None
+    site.ups()
+    site.upsmon_conf()
+    conf = site.conf / "upsmon.conf"
+    text = conf.read_text().replace("echo shutdown >>", "id -u >>") + "NOTIFYFLAG SHUTDOWN SYSLOG+EXEC\n"
+    site.write("upsmon.conf", text)
+    r = site.run([str(BIN / "upsdrvctl"), "start"])
+    assert r.returncode == 0, r.stderr
+    upsd_log = site.start([str(BIN / "upsd"), "-F"], "upsd.log")
+    wait_for_port(site.port)
+    log = site.start([str(BIN / "upsmon"), "-p", "-F"], "upsmon.log")
+    wait_until(lambda: "logged into UPS [u1]" in upsd_log.read_text(), 20, "upsmon's login")
+    pid = site.procs[-1].pid
+    r = site.run([str(BIN / "upsmon"), "-c", "fsd", "-P", str(pid)])
+    assert r.returncode == 0, r.stderr
+    shut = site.out / "shutdown.log"
+    wait_until(shut.exists, 20, "SHUTDOWNCMD")
+    wait_until(lambda: site.notified(), 10, "SHUTDOWN notified")
+    assert shut.read_text().split() == ["0"], log.read_text()
+    assert {uid for _, uid in site.notified()} == {NUT[0]}, log.read_text()
+    assert "running as one big root process by request (upsmon -p)" in log.read_text()
+
+
 # --- also: upsmon's helper holds no pipe of the caller's -----------------------------
 
 

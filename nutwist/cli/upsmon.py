@@ -3,7 +3,7 @@
 ``-c fsd|stop|reload`` signals the running upsmon (SIGUSR1, SIGTERM, SIGHUP)
 through its pid file; ``-K`` exits 0 when POWERDOWNFLAG holds NUT's magic (the
 shutdown scripts' "should I cut the UPS power?"); ``-p`` keeps one process
-(SHUTDOWNCMD runs in it), otherwise a small privileged helper is forked first
+that keeps its privileges, as NUT's (SHUTDOWNCMD runs in it), otherwise a small privileged helper is forked first
 and only it can run SHUTDOWNCMD; ``-u USER`` (or RUN_AS_USER) is who the
 monitor runs as; ``-f FILE`` reads another upsmon.conf.
 """
@@ -37,7 +37,7 @@ def usage() -> str:
             "  -F         stay in the foreground",
             "  -B         go to the background (the default)",
             "  -K         exit 0 if the POWERDOWNFLAG file says the UPS should be cut",
-            "  -p         one process: no privileged helper (SHUTDOWNCMD runs as this user)",
+            "  -p         one big process that keeps root: no helper (notifications run as RUN_AS_USER)",
             "  -u <user>  run as <user> (as root; RUN_AS_USER otherwise)",
             "  -f <file>  read this upsmon.conf",
             "  -4 / -6    IPv4 / IPv6 only",
@@ -130,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     from nutwist.services.runner import run_daemon
 
     foreground = bool(args.foreground or args.debug)
+    if args.single and os.geteuid() == 0:
+        print("Warning: running as one big root process by request (upsmon -p)", file=sys.stderr)
 
     def build() -> Any:
         return build_service(conf, path, single=args.single, keep_stderr=foreground, run_as=user)
@@ -139,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         foreground=foreground,
         debug=args.debug,
         pidfile=pidfile(),
-        user=None if user == "root" else user,
+        # -p: one big process that keeps its privileges, as NUT's (only the
+        # notifications it starts run as the run-as user)
+        user=None if user == "root" or args.single else user,
         syslog_prefix="upsmon",
     )
 
