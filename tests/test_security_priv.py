@@ -362,7 +362,10 @@ def test_upsmon_p_keeps_root_for_shutdowncmd_only(site: Site) -> None:
     site.ups()
     site.upsmon_conf()
     conf = site.conf / "upsmon.conf"
-    text = conf.read_text().replace("echo shutdown >>", "id -u >>") + "NOTIFYFLAG SHUTDOWN SYSLOG+EXEC\n"
+    text = (
+        conf.read_text().replace("echo shutdown >>", "id -u >>")
+        + "NOTIFYFLAG SHUTDOWN SYSLOG+EXEC\n"
+    )
     site.write("upsmon.conf", text)
     r = site.run([str(BIN / "upsdrvctl"), "start"])
     assert r.returncode == 0, r.stderr
