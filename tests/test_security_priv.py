@@ -463,6 +463,18 @@ def test_upsmon_as_nut_polls_though_python_is_unreadable_to_nut(site: Site) -> N
     assert "LookupError" not in text and "idna" not in text, text
 
 
+@pytest.mark.parametrize("program", ["upsd", "dummy-ups"])
+def test_a_state_path_the_run_as_user_cannot_enter_fails_at_start(site: Site, program: str) -> None:
+    """As NUT's upsd and drivers: one line, exit 1, not a daemon that cannot work."""
+    site.ups()
+    site.state.chmod(0o700)
+    argv = [str(BIN / program)] + (["-a", "u1"] if program == "dummy-ups" else [])
+    r = site.run(argv, timeout=20)
+    assert r.returncode == 1, r.stderr
+    assert f"Can't chdir to {site.state}: Permission denied" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_a_run_as_user_that_cannot_be_used_fails_at_start(site: Site) -> None:
     """One line and a non-zero exit, not a daemon that fails later."""
     site.ups()

@@ -7,6 +7,7 @@ and goes to the background once the socket exists, so that whoever started it
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable
@@ -122,7 +123,23 @@ def run_driver(
         # as NUT's drivers: become the run-as user first, so that the socket is
         # created by (and belongs to) that user, never created or chmod'ed by root
         drop_first=True,
+        statepath=statepath,
     )
+
+
+def check_statepath(path: str | None) -> None:
+    """NUT's daemons chdir to the state path once they are their run-as user, and
+    stop if they cannot: the same test and the same words, without the chdir."""
+    if path is None:
+        return
+    try:
+        os.stat(path)
+        ok = os.access(path, os.X_OK)
+        err = errno.EACCES
+    except OSError as e:
+        ok, err = False, e.errno or errno.ENOENT
+    if not ok:
+        raise OSError(err, f"Can't chdir to {path}: {os.strerror(err)}")
 
 
 def _describe(e: BaseException) -> str:
@@ -143,13 +160,16 @@ def run_daemon(
     syslog_prefix: str,
     on_running: Callable[[Any], None] | None = None,
     drop_first: bool = False,
+    statepath: str | None = None,
 ) -> int:
     """Start a service the way NUT's daemons start.
 
     In the background, the parent returns only once the service has started (0) or
     failed (1), so init scripts and upsdrvctl know when it is ready.  As root the
     process becomes ``user`` after the service started (upsd: its ports are bound)
-    or, with ``drop_first``, before (a driver: its socket is the user's).
+    or, with ``drop_first``, before (a driver: its socket is the user's).  Like
+    NUT's upsd and drivers, it then stops at once if that user cannot enter
+    ``statepath``.
     """
     ready_w = None
     if not foreground:
@@ -174,11 +194,13 @@ def run_daemon(
         try:
             if drop_first:
                 drop_privileges(user)
+                check_statepath(statepath)
             svc = build()
             holder["svc"] = svc
             svc.startService()
             if not drop_first:
                 drop_privileges(user)
+                check_statepath(statepath)
         except (Exception, SystemExit) as e:
             msg = str(e) if isinstance(e, (PrivilegeError, SystemExit)) else _describe(e)
             if msg and msg != "None":
