@@ -290,6 +290,7 @@ def test_dropin_mixed_with_nut_programs(site: Site, which: str) -> None:
     wait_until(lambda: answers(site), 15, f"upsc answering OL ({which})")
 
 
+@pytest.mark.nut
 def test_an_unreachable_driver_is_logged_as_nut_does(site: Site) -> None:
     """A root-only driver socket: upsd (nut) says NUT's one line, with the errno text."""
     site.ups()
