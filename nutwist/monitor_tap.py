@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from twisted.application import service
@@ -18,7 +19,7 @@ class Options(_PathOptions):
     optFlags = [["single", "p", "one process: no privileged helper for SHUTDOWNCMD"]]
 
 
-def monitor_service(confdir: str, single: bool) -> Any:
+def monitor_service(confdir: str, single: bool, keep_stderr: bool = False) -> Any:
     """upsmon from ``<confdir>/upsmon.conf``, its privileged helper forked now."""
     from nutwist.cli.upsmon import build_service, warn_permissions
 
@@ -29,25 +30,39 @@ def monitor_service(confdir: str, single: bool) -> Any:
     path = os.path.join(confdir, "upsmon.conf")
     for line in warn_permissions(path, conf.run_as_user):
         print(line)
-    return build_service(conf, path, single=single)
+    return build_service(conf, path, single=single, keep_stderr=keep_stderr)
 
 
 class _RunAs(service.Service):
-    """Drop to RUN_AS_USER once started (the privileged helper was forked before)."""
+    """Drop to RUN_AS_USER (as root: else ``nut``) once started; the privileged
+    helper was forked before."""
 
     def __init__(self, user: str | None) -> None:
         self.user = user
 
     def startService(self) -> None:
-        from nutwist.cli.driver import drop_privileges
+        from nutwist.privs import PrivilegeError, drop_privileges, run_as_user
 
         super().startService()
-        drop_privileges(self.user)
+        try:
+            drop_privileges(run_as_user(self.user))
+        except PrivilegeError as e:
+            print(f"Fatal error: {e}", file=sys.stderr)
+            raise SystemExit(1) from None
+
+
+def _foreground(options: usage.Options) -> bool:
+    """twistd's ``-n``: the helper may keep the terminal for SHUTDOWNCMD's output."""
+    parent = getattr(options, "parent", None)
+    try:
+        return bool(parent is not None and parent["nodaemon"])
+    except KeyError:
+        return False
 
 
 def makeService(options: Options) -> service.IService:
     top = service.MultiService()
-    svc = monitor_service(options.confdir, bool(options["single"]))
+    svc = monitor_service(options.confdir, bool(options["single"]), _foreground(options))
     if not options["single"]:
         # as NUT: the monitor and its notifications run as RUN_AS_USER
         _RunAs(svc.conf.run_as_user).setServiceParent(top)

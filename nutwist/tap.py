@@ -192,7 +192,9 @@ def makeService(options: Options) -> service.IService:
     else:
         cs = load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users", "upsmon.conf"))
         _server(sub, cs, top)
-        from nutwist.monitor_tap import monitor_service
+        from nutwist.monitor_tap import _foreground, monitor_service
 
-        monitor_service(sub.confdir, single=False).setServiceParent(top)
+        monitor_service(
+            sub.confdir, single=False, keep_stderr=_foreground(options)
+        ).setServiceParent(top)
     return top

@@ -34,7 +34,7 @@ def conf(tmp_path: Path) -> tuple[Path, Path, dict[str, str]]:
 
 def drv(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "nutwist.cli.driver", "dummy-ups", *args],
+        [sys.executable, "-m", "nutwist.cli.driver", "dummy-ups", *args, "-u", "root"],
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 

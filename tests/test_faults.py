@@ -105,7 +105,9 @@ def dropin(tmp_path: Path) -> Iterator[dict[str, Any]]:
     ctx: dict[str, Any] = {"port": port, "conf": conf, "state": state, "env": env, "tmp": tmp_path}
 
     def driver() -> NutProcess:
-        p = NutProcess([str(BIN / "dummy-ups"), "-a", "u", "-F"], env, tmp_path / "driver.log")
+        p = NutProcess(
+            [str(BIN / "dummy-ups"), "-a", "u", "-u", "root", "-F"], env, tmp_path / "driver.log"
+        )
         wait_for_socket(state / "dummy-ups-u")
         return p
 

@@ -70,7 +70,7 @@ def make_conf(tmp: Path, port: int) -> tuple[Path, Path]:
 def start_nutwist_driver(env: dict[str, str], name: str = "dev") -> None:
     """Start nutwist's dummy-ups the way an init script would: it returns once ready."""
     rc = subprocess.run(
-        [sys.executable, "-m", "nutwist.cli.driver", "dummy-ups", "-a", name, "-q"],
+        [sys.executable, "-m", "nutwist.cli.driver", "dummy-ups", "-a", name, "-u", "root", "-q"],
         env=env,
         timeout=60,
     ).returncode

@@ -141,7 +141,7 @@ def test_make_service_on_demo_config(tmp_path: Path, monkeypatch: pytest.MonkeyP
     from nutwist.monitor.service import UpsmonService
 
     ends = socket.socketpair()
-    monkeypatch.setattr(helper, "start_helper", lambda conf: ends[0])  # no fork in a test
+    monkeypatch.setattr(helper, "start_helper", lambda conf, **kw: ends[0])  # no fork in a test
     o = tap.Options()
     o.parseOptions(["standalone", "--confdir", str(DEMO), "--statepath", str(tmp_path)])
     svc = tap.makeService(o)

@@ -500,7 +500,17 @@ def test_nut_upsd_serves_nutwist_repeater_of_nut_dummy_ups() -> None:
         # nutwist's repeater, as its own process, beside NUT's upsd B
         procs.append(
             NutProcess(
-                [sys.executable, "-m", "nutwist.cli.driver", "dummy-ups", "-a", "rep", "-F"],
+                [
+                    sys.executable,
+                    "-m",
+                    "nutwist.cli.driver",
+                    "dummy-ups",
+                    "-a",
+                    "rep",
+                    "-u",
+                    "root",
+                    "-F",
+                ],
                 env_b,
                 tmp / "rep",
             )

@@ -35,7 +35,7 @@ def upsd(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 def driver(name: str, env: dict[str, str]) -> None:
     rc = subprocess.run(
-        [sys.executable, "-m", "nutwist.cli.driver", "dummy-ups", "-a", name, "-q"],
+        [sys.executable, "-m", "nutwist.cli.driver", "dummy-ups", "-a", name, "-u", "root", "-q"],
         env=env,
         timeout=60,
     ).returncode

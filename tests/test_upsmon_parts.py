@@ -32,6 +32,7 @@ class FakeReactor(Clock):
         argv: list[str],
         env: dict[str, str],
         childFDs: Any,  # noqa: N803
+        **ids: int,
     ) -> None:
         class T:
             signals: list[str] = []

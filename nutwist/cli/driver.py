@@ -3,8 +3,9 @@
 ``-a NAME`` picks the ups.conf section, ``-x key=value`` adds options, ``-D``
 debugs (and stays in the foreground, as does ``-F``), ``-k`` powers the UPS off
 through the driver and exits (no socket, no pid file: this runs late in a
-shutdown, with upsd gone and the root filesystem read-only), ``-u USER`` drops
-privileges after the socket exists, ``-h`` lists the options.  Otherwise the
+shutdown, with upsd gone and the root filesystem read-only), ``-u USER`` (else
+ups.conf's ``user``, else ``nut`` as root) is who the driver runs as, switched to
+before the socket is created, ``-h`` lists the options.  Otherwise the
 driver starts, serves ``<statepath>/<driver>-<upsname>``, writes
 ``<altpidpath>/<driver>-<upsname>.pid`` and goes to the background.
 """
@@ -20,6 +21,7 @@ from nutwist import NUT_COMPAT_VERSION, __version__, paths
 from nutwist.config import ups as upsconf
 from nutwist.config.diagnostics import ConfigError
 from nutwist.drivers import REGISTRY, driver_class
+from nutwist.privs import run_as_user
 
 BANNER = "Network UPS Tools - {desc} (nutwist {version}, NUT {nut} compatible)"
 
@@ -73,20 +75,13 @@ def usage(prog: str, drv: str) -> str:
 
 def drop_privileges(user: str | None) -> None:
     """Switch to ``user`` as NUT does; under root, ``-u root`` changes nothing."""
-    if user is None or os.geteuid() != 0:
-        return
-    import grp  # noqa: F401 - imported for its side effects on some platforms
-    import pwd
+    from nutwist.privs import PrivilegeError
+    from nutwist.privs import drop_privileges as drop
 
     try:
-        pw = pwd.getpwnam(user)
-    except KeyError:
-        die(f"getpwnam({user}): user not found")
-    if pw.pw_uid == 0:
-        return
-    os.setgroups(os.getgrouplist(user, pw.pw_gid))
-    os.setgid(pw.pw_gid)
-    os.setuid(pw.pw_uid)
+        drop(user)
+    except PrivilegeError as e:
+        die(f"Fatal error: {e}")
 
 
 def main(argv: list[str] | None = None, drv: str | None = None) -> int:
@@ -153,7 +148,8 @@ def main(argv: list[str] | None = None, drv: str | None = None) -> int:
             debug=args.debug,
             foreground=bool(args.foreground or args.debug),
             kill=args.kill,
-            user=args.user or conf.user or section.values.get("user"),
+            # NUT's precedence: -u, the section's user, the global one, then nut
+            user=run_as_user(args.user, section.values.get("user"), conf.user),
         )
     except ConfigError as e:
         die(str(e))

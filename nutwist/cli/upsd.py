@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         pidfile=None if args.foreground == 1 and not args.background else pidfile(),
         user=user,
         syslog_prefix="upsd",
+        statepath=statepath,
     )
 
 

@@ -3,7 +3,7 @@
 ``-c fsd|stop|reload`` signals the running upsmon (SIGUSR1, SIGTERM, SIGHUP)
 through its pid file; ``-K`` exits 0 when POWERDOWNFLAG holds NUT's magic (the
 shutdown scripts' "should I cut the UPS power?"); ``-p`` keeps one process
-(SHUTDOWNCMD runs in it), otherwise a small privileged helper is forked first
+that keeps its privileges, as NUT's (SHUTDOWNCMD runs in it), otherwise a small privileged helper is forked first
 and only it can run SHUTDOWNCMD; ``-u USER`` (or RUN_AS_USER) is who the
 monitor runs as; ``-f FILE`` reads another upsmon.conf.
 """
@@ -20,6 +20,7 @@ from nutwist import __version__, paths
 from nutwist.cli.upsd import already_running, daemon_parser, signal_running
 from nutwist.config.upsmon import UpsmonConf
 from nutwist.config.upsmon import load as load_upsmon
+from nutwist.privs import run_as_user
 
 
 def pidfile() -> str:
@@ -36,7 +37,7 @@ def usage() -> str:
             "  -F         stay in the foreground",
             "  -B         go to the background (the default)",
             "  -K         exit 0 if the POWERDOWNFLAG file says the UPS should be cut",
-            "  -p         one process: no privileged helper (SHUTDOWNCMD runs as this user)",
+            "  -p         one big process that keeps root: no helper (notifications run as RUN_AS_USER)",
             "  -u <user>  run as <user> (as root; RUN_AS_USER otherwise)",
             "  -f <file>  read this upsmon.conf",
             "  -4 / -6    IPv4 / IPv6 only",
@@ -163,15 +164,17 @@ def main(argv: list[str] | None = None) -> int:
         return code
     if already_running(pidfile(), "upsmon"):
         return 1
-    user = args.user or conf.run_as_user or (paths.DEFAULT_USER if os.geteuid() == 0 else None)
+    user = run_as_user(args.user, conf.run_as_user)
     for line in warn_permissions(path, user):
         print(line, file=sys.stderr)
     from nutwist.services.runner import run_daemon
 
     foreground = bool(args.foreground or args.debug)
+    if args.single and os.geteuid() == 0:
+        print("Warning: running as one big root process by request (upsmon -p)", file=sys.stderr)
 
     def build() -> Any:
-        svc = build_service(conf, path, single=args.single)
+        svc = build_service(conf, path, single=args.single, keep_stderr=foreground, run_as=user)
         if not foreground:
             # in the background these go to syslog as well, as NUT's upsmon logs them
             for line in startup_lines(conf):
@@ -183,19 +186,32 @@ def main(argv: list[str] | None = None) -> int:
         foreground=foreground,
         debug=args.debug,
         pidfile=pidfile(),
-        user=None if user == "root" else user,
+        # -p: one big process that keeps its privileges, as NUT's (only the
+        # notifications it starts run as the run-as user)
+        user=None if user == "root" or args.single else user,
         syslog_prefix="upsmon",
     )
 
 
-def build_service(conf: UpsmonConf, path: str, single: bool) -> Any:
+def build_service(
+    conf: UpsmonConf,
+    path: str,
+    single: bool,
+    keep_stderr: bool = False,
+    run_as: str | None = None,
+) -> Any:
     """The running upsmon: privileged helper (unless single), service, signals.
 
     Call before privileges drop: the helper that may run SHUTDOWNCMD is forked here.
     """
     from twisted.internet import protocol, reactor
 
-    from nutwist.monitor.helper import clear_powerdownflag, start_helper
+    from nutwist.monitor.helper import (
+        COMPLAINT,
+        SHUTDOWN_DONE,
+        clear_powerdownflag,
+        start_helper,
+    )
     from nutwist.monitor.service import UpsmonService, in_process_shutdown
 
     complaint = clear_powerdownflag(conf.powerdownflag)
@@ -210,15 +226,28 @@ def build_service(conf: UpsmonConf, path: str, single: bool) -> Any:
     if single:
         shutdown = in_process_shutdown(conf)
     else:
-        sock = start_helper(conf)
+        sock = start_helper(conf, keep_stderr=keep_stderr)
 
         class _HelperLink(protocol.Protocol):
             done: Any = None
+            buf = b""
 
             def dataReceived(self, data: bytes) -> None:
-                # the helper ran SHUTDOWNCMD
-                if b"\x02" in data and self.done is not None and not self.done.called:
-                    self.done.callback(None)
+                self.buf += data
+                while self.buf:
+                    if self.buf.startswith(COMPLAINT):
+                        line, nl, rest = self.buf[1:].partition(b"\n")
+                        if not nl:
+                            return
+                        self.buf = rest
+                        svc = holder.get("svc")
+                        if svc is not None and not keep_stderr:
+                            svc.log.error("{line}", line=line.decode("utf-8", "replace"))
+                        continue
+                    byte, self.buf = self.buf[:1], self.buf[1:]
+                    # the helper ran SHUTDOWNCMD
+                    if byte == SHUTDOWN_DONE and self.done is not None and not self.done.called:
+                        self.done.callback(None)
 
             def connectionLost(self, reason: Any = None) -> None:
                 if self.done is not None and not self.done.called:
@@ -244,6 +273,7 @@ def build_service(conf: UpsmonConf, path: str, single: bool) -> Any:
             return link.done
 
     svc = UpsmonService(conf, reactor, shutdown=shutdown, on_exit=on_exit)
+    svc.notifier.run_as = run_as
     holder["svc"] = svc
 
     def reload() -> None:

@@ -4,8 +4,13 @@ NUT's upsmon keeps a root parent whose only job is to run SHUTDOWNCMD when the
 unprivileged child asks over a pipe.  nutwist forks the same tiny helper before
 privileges drop (and before the reactor runs): it blocks on one end of a
 socket pair, and on the byte ``\\x01`` writes POWERDOWNFLAG (NUT's exact
-content) and runs SHUTDOWNCMD.  When the monitor side goes away it exits; when
-the helper dies, the monitor sees end-of-file and raises NOPARENT.
+content) and runs SHUTDOWNCMD.  When the monitor side goes away it exits quietly;
+when the helper dies, the monitor sees end-of-file and raises NOPARENT.
+
+The helper holds no descriptor but its socket: its standard input and output are
+/dev/null (so ``upsmon | cat`` ends when upsmon has gone to the background), its
+standard error too unless upsmon stays in the foreground, and what it has to say
+goes to the monitor over the socket, which logs it.
 """
 
 from __future__ import annotations
@@ -14,12 +19,17 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 
 from nutwist.config.upsmon import UpsmonConf
 
 #: POWERDOWNFLAG's content, byte for byte as NUT writes and checks it
 POWERDOWN_MAGIC = "upsmon-shutdown-file"
 REQUEST_SHUTDOWN = b"\x01"
+#: the helper's answer: SHUTDOWNCMD ran
+SHUTDOWN_DONE = b"\x02"
+#: the helper's complaint, one line of text up to a newline, for the monitor to log
+COMPLAINT = b"\x03"
 
 
 def write_powerdownflag(path: str | None) -> None:
@@ -54,7 +64,12 @@ def clear_powerdownflag(path: str | None) -> str | None:
     return f"{path} doesn't look like a valid powerdown flag file - disabling it"
 
 
-def run_shutdown(conf: UpsmonConf) -> int:
+def _to_stderr(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def run_shutdown(conf: UpsmonConf, complain: Callable[[str], None] = _to_stderr) -> int:
     """Write the flag and run SHUTDOWNCMD through the shell (both halves use this).
 
     A flag that cannot be written (a full or read-only filesystem) is reported on
@@ -63,20 +78,20 @@ def run_shutdown(conf: UpsmonConf) -> int:
     try:
         write_powerdownflag(conf.powerdownflag)
     except OSError as e:
-        sys.stderr.write(
+        complain(
             f"upsmon: cannot write POWERDOWNFLAG {conf.powerdownflag}: {e.strerror}; "
-            "shutting down anyway (the UPS will not be told to cut power)\n"
+            "shutting down anyway (the UPS will not be told to cut power)"
         )
-        sys.stderr.flush()
     if not conf.shutdowncmd:
         return 0
     return subprocess.call(["/bin/sh", "-c", conf.shutdowncmd])
 
 
-def start_helper(conf: UpsmonConf) -> socket.socket:
+def start_helper(conf: UpsmonConf, keep_stderr: bool = False) -> socket.socket:
     """Fork the helper; returns the monitor's end of the socket pair.
 
-    Call before privileges drop and before the reactor starts.
+    Call before privileges drop and before the reactor starts.  ``keep_stderr``
+    (upsmon in the foreground) leaves SHUTDOWNCMD's error output on the terminal.
     """
     mine, theirs = socket.socketpair()
     pid = os.fork()
@@ -86,21 +101,64 @@ def start_helper(conf: UpsmonConf) -> socket.socket:
     # the helper: keep nothing of the monitor but the socket; signals meant for
     # upsmon (stop, reload, fsd) are not its business: it ends when upsmon does
     try:
-        import signal
-
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
-            signal.signal(sig, signal.SIG_IGN)
-        mine.close()
-        keep = theirs.fileno()
-        os.closerange(3, keep)
-        os.closerange(keep + 1, 1024)
-        while True:
-            data = theirs.recv(1)
-            if not data:
-                break
-            if data == REQUEST_SHUTDOWN:
-                sys.stderr.flush()
-                run_shutdown(conf)
-                theirs.sendall(b"\x02")
+        _helper_main(conf, mine, theirs, keep_stderr)
+    except BaseException:
+        pass  # nothing to print to: the helper has no output of its own
     finally:
         os._exit(0)
+
+
+def _helper_main(
+    conf: UpsmonConf, mine: socket.socket, theirs: socket.socket, keep_stderr: bool
+) -> None:
+    import signal
+
+    # the monitor's signal handling (a reactor's wake-up pipe, its SIGCHLD handler)
+    # is not the helper's: a write to a closed wake-up pipe would print on stderr
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, signal.SIG_IGN)
+    for sig in (signal.SIGCHLD, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    mine.close()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    if not keep_stderr:
+        os.dup2(devnull, 2)
+    keep = theirs.fileno()
+    for fd in (devnull,):
+        if fd > 2 and fd != keep:
+            os.close(fd)
+    os.closerange(3, keep)
+    os.closerange(keep + 1, _max_fd())
+
+    def complain(line: str) -> None:
+        if keep_stderr:
+            _to_stderr(line)
+        try:
+            theirs.sendall(COMPLAINT + line.encode("utf-8", "replace").replace(b"\n", b" ") + b"\n")
+        except OSError:
+            pass
+
+    while True:
+        try:
+            data = theirs.recv(1)
+        except OSError:
+            break
+        if not data:
+            break
+        if data == REQUEST_SHUTDOWN:
+            run_shutdown(conf, complain)
+            try:
+                theirs.sendall(SHUTDOWN_DONE)
+            except OSError:
+                break
+
+
+def _max_fd() -> int:
+    try:
+        n = os.sysconf("SC_OPEN_MAX")
+    except (ValueError, OSError):
+        n = 1024
+    return n if n > 0 else 1024

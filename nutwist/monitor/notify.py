@@ -5,6 +5,10 @@ to NOTIFYCMD (EXEC) with the message as its one argument and ``NOTIFYTYPE``,
 ``UPSNAME`` and ``NOTIFYMSG`` in its environment, as NUT's upsmon does (plus
 NOTIFYMSG).  Children run on their own: a NOTIFYCMD that hangs is killed after
 ``timeout`` seconds and never holds up polling or a shutdown.
+
+Children never run as root: when this process still is root (``twistd nut
+standalone``, ``upsmon -p``), each child is switched to RUN_AS_USER, else
+``nut``, before it executes, as NUT's unprivileged upsmon runs them.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from twisted.internet import protocol
 from twisted.logger import Logger
 
 from nutwist.config.upsmon import EXEC, IGNORE, SYSLOG, WALL, UpsmonConf
+from nutwist.privs import PrivilegeError, child_ids_for
 
 #: seconds a NOTIFYCMD or wall may run before it is killed
 CHILD_TIMEOUT = 120.0
@@ -82,6 +87,9 @@ class Notifier:
         self.reactor = reactor
         self.timeout = timeout
         self.env = dict(os.environ if env is None else env)
+        #: who children run as when this process is root (None: RUN_AS_USER, else nut);
+        #: upsmon's ``-u`` sets it
+        self.run_as: str | None = None
         #: every event as (type, UPS system or "", message), for tests and explain-shutdown
         self.sent: list[tuple[str, str, str]] = []
 
@@ -123,12 +131,18 @@ class Notifier:
                 return
             exe = found
         try:
+            ids = child_ids_for(self.run_as or self.conf.run_as_user)
+        except PrivilegeError as e:
+            self.log.error("{what} not run: {e}", what=what, e=e)
+            return
+        try:
             self.reactor.spawnProcess(
                 _Child(stdin, self.reactor, self.timeout, what),
                 exe,
                 argv,
                 env=env,
                 childFDs={0: "w", 1: 1, 2: 2},
+                **ids,
             )
         except OSError as e:
             self.log.warn("{what} could not start: {err}", what=what, err=e)

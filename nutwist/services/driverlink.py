@@ -10,18 +10,21 @@ whether that socket is served by nutwist or by NUT's C driver.  It follows NUT
 * staleness is judged only once DUMPDONE came, and a dump without DATAOK is stale;
 * the data is stale when nothing was heard for MAXAGE seconds; after MAXAGE/3
   of silence a PING asks the driver to show it is alive;
-* a lost socket is retried with back-off, and SET/INSTCMD go to the driver with
-  their TRACKING id.
+* a lost or refused socket is retried every few seconds; a refusal is logged
+  as NUT's ``Can't connect to UPS [x] (driver-x): <reason>``, at most once every
+  five minutes;
+* SET/INSTCMD go to the driver with their TRACKING id.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
 from collections.abc import Callable
 from typing import Any
 
-from twisted.application.internet import ClientService, backoffPolicy
 from twisted.internet import protocol
-from twisted.internet.endpoints import UNIXClientEndpoint
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
@@ -32,6 +35,12 @@ from nutwist.protocols.sock import MAX_LINE, DriverBackend, format_line
 from nutwist.services.loops import guarded
 
 TrackingCallback = Callable[[str, int], None]
+
+#: NUT's upsd complains about a driver it cannot reach once every five minutes
+CONNFAIL_INTERVAL = 300.0
+#: first and longest wait before connecting again (NUT retries on every 2 s loop)
+RETRY_FIRST = 0.5
+RETRY_MAX = 2.0
 
 
 class _LinkProtocol(protocol.Protocol):
@@ -98,7 +107,10 @@ class DriverLink:
         #: None until the first check, so start-up logs no spurious change
         self.was_stale: bool | None = None
         self._proto: _LinkProtocol | None = None
-        self._client: ClientService | None = None
+        self._running = False
+        self._retry: Any = None
+        self._delay = RETRY_FIRST
+        self._last_complaint: float | None = None
         self._checker = LoopingCall(guarded(self.check, f"driver link {upsname} check"))
         self._checker.clock = clock
 
@@ -112,17 +124,8 @@ class DriverLink:
             for words in self.driver.dump():
                 self.message(words)
         else:
-            assert self.socket_path is not None
-            endpoint = UNIXClientEndpoint(self.reactor, self.socket_path, timeout=5)
-            factory = protocol.Factory.forProtocol(lambda: _LinkProtocol(self))
-            factory.noisy = False
-            self._client = ClientService(
-                endpoint,
-                factory,
-                retryPolicy=backoffPolicy(initialDelay=0.5, maxDelay=10.0),
-                clock=self.clock,
-            )
-            self._client.startService()
+            self._running = True
+            self._retry = self.clock.callLater(0, self._connect)
         self._checker.start(max(0.5, self.maxage / 3), now=False)
 
     def stop(self) -> Any:
@@ -132,10 +135,59 @@ class DriverLink:
             self.driver.detach(self)
             self.connected = False
             return None
-        if self._client is not None:
-            client, self._client = self._client, None
-            return client.stopService()
+        self._running = False
+        if self._retry is not None and self._retry.active():
+            self._retry.cancel()
+        self._retry = None
+        proto = self._proto
+        if proto is not None and proto.transport is not None:
+            proto.transport.loseConnection()
         return None
+
+    def _connect(self) -> None:
+        """One attempt, as NUT's sstate_connect: connect() now, or say why not."""
+        self._retry = None
+        if not self._running or self._proto is not None:
+            return
+        assert self.socket_path is not None
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.setblocking(False)
+        try:
+            s.connect(self.socket_path)
+        except OSError as e:
+            s.close()
+            self._connect_failed(e)
+            return
+        factory = protocol.Factory.forProtocol(lambda: _LinkProtocol(self))
+        factory.noisy = False
+        try:
+            self.reactor.adoptStreamConnection(s.fileno(), socket.AF_UNIX, factory)  # type: ignore[union-attr]
+        except OSError as e:
+            self._connect_failed(e)
+        finally:
+            s.close()  # the reactor holds its own copy of the descriptor
+        self._delay = RETRY_FIRST
+
+    def _connect_failed(self, e: OSError) -> None:
+        now = self.clock.seconds()
+        if self._last_complaint is None or now - self._last_complaint >= CONNFAIL_INTERVAL:
+            self._last_complaint = now
+            reason = os.strerror(e.errno) if e.errno else str(e)
+            if e.errno in (errno.EAGAIN, errno.EINPROGRESS):
+                reason = os.strerror(errno.EAGAIN)
+            self.log.error(
+                "Can't connect to UPS [{ups}] ({fn}): {reason}",
+                ups=self.upsname,
+                fn=os.path.basename(self.socket_path or ""),
+                reason=reason,
+            )
+        self._schedule_retry()
+
+    def _schedule_retry(self) -> None:
+        if not self._running or self._retry is not None:
+            return
+        delay, self._delay = self._delay, min(self._delay * 2, RETRY_MAX)
+        self._retry = self.clock.callLater(delay, self._connect)
 
     def _reset(self) -> None:
         self.state = UpsState()
@@ -157,7 +209,9 @@ class DriverLink:
             self._proto = None
             self.connected = False
             self.state = UpsState()
-            self.log.warn("Driver for UPS [{ups}] disconnected", ups=self.upsname)
+            if self._running:
+                self.log.warn("Driver for UPS [{ups}] disconnected", ups=self.upsname)
+                self._schedule_retry()
 
     # --- what upsd asks -----------------------------------------------------------
 

@@ -7,6 +7,7 @@ and goes to the background once the socket exists, so that whoever started it
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable
@@ -23,6 +24,18 @@ log = Logger()
 
 def pidfile_path(driver: str, upsname: str) -> str:
     return os.path.join(paths.altpidpath(), f"{driver}-{upsname}.pid")
+
+
+def write_pidfile(path: str) -> None:
+    """Write our pid to ``path`` as a new file: whatever was there (a link planted
+    in a directory the run-as user may write) is replaced, never written through."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"{os.getpid()}\n")
 
 
 def _start_logging(debug: int, syslog_prefix: str | None = None) -> None:
@@ -112,7 +125,34 @@ def run_driver(
         pidfile=pidfile_path(cls.name, section.name),
         user=user,
         syslog_prefix=f"{cls.name}-{section.name}",
+        # as NUT's drivers: become the run-as user first, so that the socket is
+        # created by (and belongs to) that user, never created or chmod'ed by root
+        drop_first=True,
+        statepath=statepath,
     )
+
+
+def check_statepath(path: str | None) -> None:
+    """NUT's daemons chdir to the state path once they are their run-as user, and
+    stop if they cannot: the same test and the same words, without the chdir."""
+    if path is None:
+        return
+    try:
+        os.stat(path)
+        ok = os.access(path, os.X_OK)
+        err = errno.EACCES
+    except OSError as e:
+        ok, err = False, e.errno or errno.ENOENT
+    if not ok:
+        raise OSError(err, f"Can't chdir to {path}: {os.strerror(err)}")
+
+
+def _describe(e: BaseException) -> str:
+    """One line for a start-up failure: the OS's words for an OS error."""
+    if isinstance(e, OSError) and e.strerror:
+        where = f"{e.filename}: " if e.filename else ""
+        return f"{where}{e.strerror}"
+    return str(e)
 
 
 def run_daemon(
@@ -124,11 +164,17 @@ def run_daemon(
     user: str | None,
     syslog_prefix: str,
     on_running: Callable[[Any], None] | None = None,
+    drop_first: bool = False,
+    statepath: str | None = None,
 ) -> int:
     """Start a service the way NUT's daemons start.
 
     In the background, the parent returns only once the service has started (0) or
-    failed (1), so init scripts and upsdrvctl know when it is ready.
+    failed (1), so init scripts and upsdrvctl know when it is ready.  As root the
+    process becomes ``user`` after the service started (upsd: its ports are bound)
+    or, with ``drop_first``, before (a driver: its socket is the user's).  Like
+    NUT's upsd and drivers, it then stops at once if that user cannot enter
+    ``statepath``.
     """
     ready_w = None
     if not foreground:
@@ -144,26 +190,34 @@ def run_daemon(
     _start_logging(debug, None if foreground else syslog_prefix)
     from twisted.internet import reactor
 
-    from nutwist.cli.driver import drop_privileges
+    from nutwist.privs import PrivilegeError, drop_privileges
 
     status = {"code": 0}
     holder: dict[str, Any] = {}
 
     def started() -> None:
         try:
+            if drop_first:
+                drop_privileges(user)
+                check_statepath(statepath)
             svc = build()
             holder["svc"] = svc
             svc.startService()
-        except Exception as e:
-            print(f"Fatal error: {e}", file=sys.stderr)
+            if not drop_first:
+                drop_privileges(user)
+                check_statepath(statepath)
+        except (Exception, SystemExit) as e:
+            msg = str(e) if isinstance(e, (PrivilegeError, SystemExit)) else _describe(e)
+            if msg and msg != "None":
+                print(
+                    msg if msg.startswith("Fatal error") else f"Fatal error: {msg}", file=sys.stderr
+                )
             status["code"] = 1
             reactor.stop()
             return
-        drop_privileges(user)
         if pidfile is not None:
             try:
-                with open(pidfile, "w") as f:
-                    f.write(f"{os.getpid()}\n")
+                write_pidfile(pidfile)
                 holder["pidfile"] = pidfile
             except OSError as e:
                 log.warn("cannot write {pidfile}: {e}", pidfile=pidfile, e=e.strerror)
