@@ -115,6 +115,8 @@ def dropin(tmp_path: Path) -> Iterator[dict[str, Any]]:
     ctx["drv"] = driver()
     ctx["upsd"] = NutProcess([str(BIN / "upsd"), "-F", "-u", "root"], env, tmp_path / "upsd.log")
     wait_for_port(port)
+    # until the driver's dump is in: before it, upsd answers VAR-NOT-SUPPORTED, as NUT's does
+    wait_for_answers(port, {b"GET VAR u battery.charge\n": b'VAR u battery.charge "90"\n'})
     yield ctx
     ctx["drv"].stop()
     ctx["upsd"].stop()

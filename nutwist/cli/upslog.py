@@ -615,6 +615,8 @@ class UpsLog:
                 self.reopen_signal = 0
             try:
                 await self.entry()
+            except cc.Exit:
+                raise  # cc.fatal: upslog ends with its one line
             except Exception as e:
                 # one bad entry (a full disk, an odd answer) never ends the logging
                 self.messages(f"log entry failed: {type(e).__name__}: {e}")
