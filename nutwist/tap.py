@@ -11,7 +11,7 @@ import sys
 from twisted.application import service
 from twisted.python import usage
 
-from nutwist import paths
+from nutwist import paths, process
 from nutwist.config import confset
 from nutwist.config.diagnostics import ConfigError, Diagnostic
 
@@ -166,25 +166,11 @@ def _server(sub: _PathOptions, cs: confset.ConfSet, top: service.MultiService) -
     upsd.setServiceParent(top)
 
 
-def raise_nofile_limit() -> tuple[int, int]:
-    """Raise the soft open-file limit to the hard one (each client and driver is a file)."""
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
-        except (ValueError, OSError):
-            pass
-    return soft, hard
-
-
 def makeService(options: Options) -> service.IService:
     sub = options.subOptions
     if options.subCommand == "driver":
         return _driver_service(sub)
-    raise_nofile_limit()
+    process.raise_nofile_limit()
     top = service.MultiService()
     if options.subCommand == "upsd":
         cs = load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users"))

@@ -15,31 +15,13 @@ import signal
 import sys
 from collections.abc import Mapping
 
-from nutwist import paths
+from nutwist import paths, process
 from nutwist.config import confset
 from nutwist.services.upsd import SERVER_VERSION
 
 
 def pidfile() -> str:
     return os.path.join(paths.altpidpath(), "upsd.pid")
-
-
-def read_pid(path: str) -> int | None:
-    try:
-        with open(path) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def daemon_parser(prog: str) -> argparse.ArgumentParser:
@@ -61,8 +43,8 @@ def daemon_parser(prog: str) -> argparse.ArgumentParser:
 
 def already_running(path: str, name: str) -> bool:
     """Another instance's pid file names a live process: NUT's complaint, then True."""
-    old = read_pid(path)
-    if old is not None and old != os.getpid() and alive(old):
+    old = process.read_pid(path)
+    if old is not None and old != os.getpid() and process.alive(old):
         print(f"Fatal error: A previous {name} instance is already running!", file=sys.stderr)
         return True
     return False
@@ -75,7 +57,7 @@ def signal_running(command: str, table: Mapping[str, int], pid: int | None, path
         print(f"Error: unknown command '{command}' (use {' or '.join(table)})", file=sys.stderr)
         return 1
     if pid is None:
-        pid = read_pid(path)
+        pid = process.read_pid(path)
     if pid is None:
         print(f"Can't open {path}: No such file or directory", file=sys.stderr)
         return 1
@@ -157,9 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from nutwist.services.runner import run_daemon
     from nutwist.services.upsd import UpsdService
-    from nutwist.tap import raise_nofile_limit
 
-    raise_nofile_limit()
+    process.raise_nofile_limit()
     statepath = paths.upsd_statepath(None, cs.upsd.statepath)
     user = args.user or (paths.DEFAULT_USER if os.geteuid() == 0 else None)
 
