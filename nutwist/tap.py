@@ -7,6 +7,7 @@ printed, exit 1 on what NUT would refuse), then builds its services.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from twisted.application import service
 from twisted.python import usage
@@ -14,6 +15,9 @@ from twisted.python import usage
 from nutwist import paths, process
 from nutwist.config import confset
 from nutwist.config.diagnostics import ConfigError, Diagnostic
+
+if TYPE_CHECKING:
+    from nutwist.monitor.service import UpsmonService
 
 
 class _PathOptions(usage.Options):
@@ -166,6 +170,31 @@ def _server(sub: _PathOptions, cs: confset.ConfSet, top: service.MultiService) -
     upsd.setServiceParent(top)
 
 
+def monitor_service(confdir: str, single: bool, keep_stderr: bool = False) -> UpsmonService:
+    """upsmon from ``<confdir>/upsmon.conf``, its privileged helper forked now."""
+    import os
+
+    from nutwist.monitor.root import build_service, warn_permissions
+
+    cs = load_checked(confdir, ("upsmon.conf",))
+    conf = cs.upsmon
+    if conf is None:
+        raise usage.UsageError("upsmon.conf is missing")
+    path = os.path.join(confdir, "upsmon.conf")
+    for line in warn_permissions(path, conf.run_as_user):
+        print(line)
+    return build_service(conf, path, single=single, keep_stderr=keep_stderr)
+
+
+def _foreground(options: usage.Options) -> bool:
+    """twistd's ``-n``: the helper may keep the terminal for SHUTDOWNCMD's output."""
+    parent = getattr(options, "parent", None)
+    try:
+        return bool(parent is not None and parent["nodaemon"])
+    except KeyError:
+        return False
+
+
 def makeService(options: Options) -> service.IService:
     sub = options.subOptions
     if options.subCommand == "driver":
@@ -178,8 +207,6 @@ def makeService(options: Options) -> service.IService:
     else:
         cs = load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users", "upsmon.conf"))
         _server(sub, cs, top)
-        from nutwist.monitor_tap import _foreground, monitor_service
-
         monitor_service(
             sub.confdir, single=False, keep_stderr=_foreground(options)
         ).setServiceParent(top)

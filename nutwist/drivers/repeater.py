@@ -35,8 +35,8 @@ from twisted.internet import defer, task
 from twisted.internet.interfaces import IReactorTCP
 from twisted.logger import Logger
 
-from nutwist.cli.clientcommon import AddrError, split_name
 from nutwist.client import errors
+from nutwist.client.names import AddrError, split_name
 from nutwist.client.protocol import NutClient, connect
 from nutwist.drivers.core import (
     TRACKING_FAILED,

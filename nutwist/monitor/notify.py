@@ -82,14 +82,15 @@ class Notifier:
         reactor: Any,
         timeout: float = CHILD_TIMEOUT,
         env: dict[str, str] | None = None,
+        run_as: str | None = None,
     ) -> None:
         self.conf = conf
         self.reactor = reactor
         self.timeout = timeout
         self.env = dict(os.environ if env is None else env)
         #: who children run as when this process is root (None: RUN_AS_USER, else nut);
-        #: upsmon's ``-u`` sets it
-        self.run_as: str | None = None
+        #: upsmon's ``-u``
+        self.run_as = run_as
         #: every event as (type, UPS system or "", message), for tests and explain-shutdown
         self.sent: list[tuple[str, str, str]] = []
 
