@@ -6,6 +6,7 @@ import sys
 
 from twisted.application import service
 
+from nutwist.process import ProcessService
 from nutwist.tap import _foreground, _PathOptions, monitor_service
 
 
@@ -35,8 +36,8 @@ class _RunAs(service.Service):
 
 
 def makeService(options: Options) -> service.IService:
-    top = service.MultiService()
-    svc = monitor_service(options.confdir, bool(options["single"]), _foreground(options))
+    svc, signals = monitor_service(options.confdir, bool(options["single"]), _foreground(options))
+    top = ProcessService({sig: [action] for sig, action in signals.items()})
     if not options["single"]:
         # as NUT: the monitor and its notifications run as RUN_AS_USER
         _RunAs(svc.conf.run_as_user).setServiceParent(top)

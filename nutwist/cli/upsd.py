@@ -98,16 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     statepath = paths.upsd_statepath(None, cs.upsd.statepath)
     user = args.user or (paths.DEFAULT_USER if os.geteuid() == 0 else None)
 
-    def build() -> UpsdService:
+    def build() -> process.ProcessService:
         assert cs.upsd is not None and cs.ups is not None and cs.users is not None
         svc = UpsdService(cs.upsd, cs.ups, cs.users, statepath=statepath)
         svc.confdir = confdir
-        svc.handle_sighup = True
         if args.family is not None:
             import socket
 
             svc.family = socket.AF_INET6 if args.family == 6 else socket.AF_INET
-        return svc
+        # the process's top service owns SIGHUP: reload
+        top = process.ProcessService({signal.SIGHUP: [svc.reload]})
+        svc.setServiceParent(top)
+        return top
 
     foreground = bool(args.foreground or args.debug)
     return run_daemon(

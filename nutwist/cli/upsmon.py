@@ -13,12 +13,18 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import Any
 
 from nutwist import __version__, paths
 from nutwist.cli.daemon import already_running, daemon_parser, signal_running
-from nutwist.monitor.root import build_service, load_conf, startup_lines, warn_permissions
+from nutwist.monitor.root import (
+    build_service,
+    load_conf,
+    signal_handlers,
+    startup_lines,
+    warn_permissions,
+)
 from nutwist.privs import run_as_user
+from nutwist.process import ProcessService
 
 
 def pidfile() -> str:
@@ -98,13 +104,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.single and os.geteuid() == 0:
         print("Warning: running as one big root process by request (upsmon -p)", file=sys.stderr)
 
-    def build() -> Any:
+    def build() -> ProcessService:
         svc = build_service(conf, path, single=args.single, keep_stderr=foreground, run_as=user)
         if not foreground:
             # in the background these go to syslog as well, as NUT's upsmon logs them
             for line in startup_lines(conf):
                 svc.log.info("{line}", line=line)
-        return svc
+        handlers = signal_handlers(svc, path)
+        top = ProcessService({sig: [action] for sig, action in handlers.items()})
+        svc.setServiceParent(top)
+        return top
 
     return run_daemon(
         build,

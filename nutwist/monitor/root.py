@@ -105,7 +105,8 @@ def build_service(
     keep_stderr: bool = False,
     run_as: str | None = None,
 ) -> UpsmonService:
-    """The running upsmon: privileged helper (unless single), service, signals.
+    """The running upsmon: privileged helper (unless single) and service; its
+    signals are :func:`signal_handlers`.
 
     Call before privileges drop: the helper that may run SHUTDOWNCMD is forked here.
     """
@@ -151,6 +152,13 @@ def build_service(
         on_exit=on_exit,
     )
     holder["svc"] = svc
+    return svc
+
+
+def signal_handlers(svc: UpsmonService, path: str) -> dict[int, Callable[[], None]]:
+    """What upsmon's signals do: SIGUSR1 forces the shutdown (``upsmon -c fsd``),
+    SIGHUP re-reads ``path`` (``-c reload``), keeping the old configuration when the
+    new one is not usable.  The process's top service installs them."""
 
     def reload() -> None:
         new = load_conf(path, announce=False)
@@ -160,10 +168,4 @@ def build_service(
         svc.reload(new)
         svc.log.info("reloaded {path}", path=path)
 
-    def install_signals() -> None:
-        # once the reactor runs, so that twistd's own handlers do not replace ours
-        signal.signal(signal.SIGUSR1, lambda *_: reactor.callFromThread(svc.request_fsd))  # type: ignore[attr-defined]
-        signal.signal(signal.SIGHUP, lambda *_: reactor.callFromThread(reload))  # type: ignore[attr-defined]
-
-    reactor.callWhenRunning(install_signals)
-    return svc
+    return {signal.SIGUSR1: svc.request_fsd, signal.SIGHUP: reload}
