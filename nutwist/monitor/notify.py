@@ -18,6 +18,7 @@ import shutil
 from typing import Any
 
 from twisted.internet import protocol
+from twisted.internet.interfaces import IProcessTransport
 from twisted.logger import Logger
 
 from nutwist.config.upsmon import EXEC, IGNORE, SYSLOG, WALL, UpsmonConf
@@ -50,6 +51,8 @@ def render(template: str, *args: str) -> str:
 
 
 class _Child(protocol.ProcessProtocol):
+    transport: IProcessTransport | None
+
     def __init__(self, stdin: bytes | None, clock: Any, timeout: float, what: str) -> None:
         self.stdin = stdin
         self.what = what
@@ -63,10 +66,13 @@ class _Child(protocol.ProcessProtocol):
 
     def _kill(self) -> None:
         Notifier.log.warn("{what} still running after its time: killed", what=self.what)
+        transport = self.transport
+        if transport is None:
+            return
         try:
-            self.transport.signalProcess("KILL")  # type: ignore[union-attr]
+            transport.signalProcess("KILL")
         except Exception:
-            pass
+            pass  # it ended meanwhile
 
     def processEnded(self, reason: Any) -> None:
         if self.timer.active():
