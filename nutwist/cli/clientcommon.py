@@ -275,13 +275,14 @@ async def send_credentials(client: Any, username: str, password: str) -> None:
     A value with spaces or quotes is quoted (NUT sends it bare, and upsd then
     rejects the line); an empty one goes bare, as NUT sends it.
     """
-    from nutwist.client.protocol import word
+    from nutwist.client.session import Credentials, Refusals, ignore, log_in
 
-    for verb, value in (("USERNAME", username), ("PASSWORD", password)):
-        try:
-            await client.raw(f"{verb} {word(value)}" if value else f"{verb} ")
-        except errors.ServerError:
-            pass
+    await log_in(
+        client,
+        "",
+        credentials=Credentials(username=username, password=password, bare_empty=True),
+        refused=Refusals(username=ignore, password=ignore),
+    )
 
 
 async def enable_tracking(client: Any, what: str) -> None:
@@ -339,17 +340,19 @@ async def secure(
     upscmd stay in clear unless nutauth.conf sets TLS keys.  Strict settings
     (CERTVERIFY, FORCESSL) fail closed with NUT's ``Error: ...`` line.
     """
+    from nutwist.client.session import Refusals, log_in
     from nutwist.tls.context import TlsConfigError, client_tls_from_credentials
 
     settings = client_tls_from_credentials(nutauth_for(authconf, user, host, port))
-    if settings is None:
-        if opportunistic:
-            await client.starttls_try()
-        return
-    try:
-        await client.secure(settings, host)
-    except TlsConfigError as e:
-        fatal(f"Error: {e}")
+
+    def tls_failed(e: Exception) -> None:
+        if settings is not None and isinstance(e, TlsConfigError):
+            fatal(f"Error: {e}")
+        raise e
+
+    await log_in(
+        client, host, tls=settings, try_starttls=opportunistic, refused=Refusals(tls=tls_failed)
+    )
 
 
 def admin_options(

@@ -635,22 +635,23 @@ async def _connector(
     reactor: Any, host: str, port: int, first: bool, authconf: str | None = None
 ) -> NutClient:
     from nutwist.client import connect
+    from nutwist.client.session import Refusals, log_in
     from nutwist.tls.context import TlsConfigError, client_tls_from_credentials
 
     client = await connect(
         reactor, host, port, timeout=NET_TIMEOUT, connect_timeout=CONNECT_TIMEOUT
     )
     tls = client_tls_from_credentials(cc.nutauth_for(authconf, None, host, port))
-    if tls is not None:
-        try:
-            await client.secure(tls, host)  # nutauth.conf's TLS: fails closed
-        except TlsConfigError as e:
-            cc.fatal(f"Error: {e}")
-    elif first:  # NUT 2.8.0 tries STARTTLS on the first connection only
-        try:
-            await client.starttls_try()
-        except errors.NutError:
-            pass
+
+    def tls_failed(e: Exception) -> None:
+        if tls is not None and isinstance(e, TlsConfigError):
+            cc.fatal(f"Error: {e}")  # nutauth.conf's TLS: fails closed
+        if tls is None and isinstance(e, errors.NutError):
+            return  # the unverified try: a refusal keeps the link in clear
+        raise e
+
+    # NUT 2.8.0 tries STARTTLS on the first connection only
+    await log_in(client, host, tls=tls, try_starttls=first, refused=Refusals(tls=tls_failed))
     return client
 
 
