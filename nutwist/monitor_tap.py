@@ -6,7 +6,7 @@ import sys
 
 from twisted.application import service
 
-from nutwist.process import ProcessService
+from nutwist.services.top import ProcessService
 from nutwist.tap import _foreground, _PathOptions, monitor_service
 
 

@@ -8,29 +8,24 @@
   detach the child;
 - :func:`raise_nofile_limit` (each client and driver is an open file);
 - :func:`start_logging` (stderr in the foreground, syslog in the background);
-- :class:`ProcessService`, the top of a daemon's services, which owns its
-  signals (reload, upsmon's fsd);
 - privileges: :func:`drop_privileges` and :func:`run_as_user`, from
   :mod:`nutwist.privs`, which says who a daemon runs as and how it switches.
 
-It imports nothing of nutwist's but :mod:`nutwist.privs` (itself a leaf).
+It imports nothing of nutwist's but :mod:`nutwist.privs` (itself a leaf), and no
+Twisted when it is imported: upssched, started for every notification, uses it.
+The top service that owns a daemon's signals is
+:class:`nutwist.services.top.ProcessService`.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
-
-from twisted.application import service
 
 from nutwist.privs import PrivilegeError, drop_privileges, run_as_user
 
 __all__ = [
     "PrivilegeError",
-    "ProcessService",
     "alive",
     "drop_privileges",
     "fork_with_pipe",
@@ -186,54 +181,3 @@ def start_logging(debug: int, syslog_prefix: str | None = None) -> None:
     level = LogLevel.debug if debug else LogLevel.info
     observer = FilteringLogObserver(sink, [LogLevelFilterPredicate(defaultLogLevel=level)])
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
-
-
-# --- the top service ---------------------------------------------------------------------------
-
-
-class ProcessService(service.MultiService):
-    """The top of a daemon's services, and the one owner of the process's signals.
-
-    ``signals`` maps a signal number to what it does, in order: ``SIGHUP`` to every
-    child's reload, ``SIGUSR1`` to upsmon's forced shutdown.  The handlers go in once
-    the reactor runs, so that nothing twistd or the reactor installs at start-up
-    replaces them, and each runs in the reactor's thread, never inside the signal.
-    """
-
-    def __init__(
-        self,
-        signals: Mapping[int, Iterable[Callable[[], object]]] | None = None,
-        reactor: Any = None,
-    ) -> None:
-        super().__init__()
-        if reactor is None:
-            from twisted.internet import reactor as default_reactor
-
-            reactor = default_reactor
-        self.reactor = reactor
-        self.signals = {sig: tuple(actions) for sig, actions in (signals or {}).items()}
-
-    def startService(self) -> None:
-        super().startService()
-        if self.signals:
-            self.reactor.callWhenRunning(self._install_signals)
-
-    def _install_signals(self) -> None:
-        for sig, actions in self.signals.items():
-            signal.signal(sig, self._handler(actions))
-
-    def _handler(self, actions: tuple[Callable[[], object], ...]) -> Callable[..., None]:
-        def run_all() -> None:
-            for action in actions:
-                try:
-                    action()
-                except Exception:
-                    # one part's failed reload never keeps the others from theirs
-                    from twisted.logger import Logger
-
-                    Logger().failure("signal handler {action!r} failed", action=action)
-
-        def handler(signum: int, frame: object) -> None:
-            self.reactor.callFromThread(run_all)
-
-        return handler

@@ -4,7 +4,7 @@ As Twisted's own taps: the options are checked in ``postOptions`` (a
 ``usage.UsageError``, which twistd prints with the usage text); ``makeService``
 then loads and validates the configuration (every finding printed), builds each
 service with what it needs, and puts them under one
-:class:`~nutwist.process.ProcessService` that owns the process's signals
+:class:`~nutwist.services.top.ProcessService` that owns the process's signals
 (SIGHUP reloads upsd and upsmon, SIGUSR1 is upsmon's fsd).
 
 A configuration NUT would refuse is not a usage error: twistd would print the
@@ -229,7 +229,9 @@ def makeService(options: Options) -> service.IService:
             signals.setdefault(sig, []).append(action)
     children[:0] = [drivers, upsd]
     signals.setdefault(signal.SIGHUP, []).insert(0, upsd.reload)
-    top = process.ProcessService(signals)
+    from nutwist.services.top import ProcessService
+
+    top = ProcessService(signals)
     for child in children:
         child.setServiceParent(top)
     return top

@@ -12,6 +12,7 @@ from twisted.internet import defer
 from nutwist import process
 from nutwist.client import errors
 from nutwist.client.session import Backoff, Credentials, Refusals, ignore, log_in
+from nutwist.services.top import ProcessService
 
 # --- ProcessService ------------------------------------------------------------------------------
 
@@ -33,7 +34,7 @@ def test_the_top_service_owns_the_signals_and_runs_every_action() -> None:
         ran.append("broken")
         raise RuntimeError("reload failed")
 
-    top = process.ProcessService(
+    top = ProcessService(
         {signal.SIGUSR2: [broken, lambda: ran.append("second")]}, reactor=_Reactor()
     )
     old = signal.getsignal(signal.SIGUSR2)
@@ -49,7 +50,7 @@ def test_the_top_service_owns_the_signals_and_runs_every_action() -> None:
 
 def test_no_signals_no_handlers() -> None:
     old = signal.getsignal(signal.SIGUSR2)
-    top = process.ProcessService(reactor=_Reactor())
+    top = ProcessService(reactor=_Reactor())
     top.startService()
     assert signal.getsignal(signal.SIGUSR2) is old
     top.stopService()

@@ -98,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     statepath = paths.upsd_statepath(None, cs.upsd.statepath)
     user = args.user or (paths.DEFAULT_USER if os.geteuid() == 0 else None)
 
-    def build() -> process.ProcessService:
+    from nutwist.services.top import ProcessService
+
+    def build() -> ProcessService:
         assert cs.upsd is not None and cs.ups is not None and cs.users is not None
         svc = UpsdService(cs.upsd, cs.ups, cs.users, statepath=statepath)
         svc.confdir = confdir
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
             svc.family = socket.AF_INET6 if args.family == 6 else socket.AF_INET
         # the process's top service owns SIGHUP: reload
-        top = process.ProcessService({signal.SIGHUP: [svc.reload]})
+        top = ProcessService({signal.SIGHUP: [svc.reload]})
         svc.setServiceParent(top)
         return top
 

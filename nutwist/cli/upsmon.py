@@ -24,7 +24,6 @@ from nutwist.monitor.root import (
     warn_permissions,
 )
 from nutwist.privs import run_as_user
-from nutwist.process import ProcessService
 
 
 def pidfile() -> str:
@@ -103,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     foreground = bool(args.foreground or args.debug)
     if args.single and os.geteuid() == 0:
         print("Warning: running as one big root process by request (upsmon -p)", file=sys.stderr)
+
+    from nutwist.services.top import ProcessService
 
     def build() -> ProcessService:
         svc = build_service(conf, path, single=args.single, keep_stderr=foreground, run_as=user)

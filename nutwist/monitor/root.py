@@ -5,7 +5,7 @@ Used by every way upsmon runs: the drop-in ``upsmon`` command, ``twistd nut-moni
 and ``twistd nut standalone``.  :func:`build_service` must run before privileges
 drop: the helper that may run SHUTDOWNCMD is forked there.  :func:`signal_handlers`
 says what SIGUSR1 (fsd) and SIGHUP (reload) do; the process's top service installs
-them (:class:`nutwist.process.ProcessService`).
+them (:class:`nutwist.services.top.ProcessService`).
 """
 
 from __future__ import annotations
