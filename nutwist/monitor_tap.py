@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from typing import Any
 
 from twisted.application import service
-from twisted.python import usage
 
-from nutwist.tap import _PathOptions, load_checked
+from nutwist.services.top import ProcessService
+from nutwist.tap import _foreground, _PathOptions, monitor_service
 
 
 class Options(_PathOptions):
@@ -17,20 +15,6 @@ class Options(_PathOptions):
     synopsis = "[--confdir DIR] [--statepath DIR] [-p]"
     longdesc = "upsmon: watch UPSes through upsd and shut this system down in time."
     optFlags = [["single", "p", "one process: no privileged helper for SHUTDOWNCMD"]]
-
-
-def monitor_service(confdir: str, single: bool, keep_stderr: bool = False) -> Any:
-    """upsmon from ``<confdir>/upsmon.conf``, its privileged helper forked now."""
-    from nutwist.cli.upsmon import build_service, warn_permissions
-
-    cs = load_checked(confdir, ("upsmon.conf",))
-    conf = cs.upsmon
-    if conf is None:
-        raise usage.UsageError("upsmon.conf is missing")
-    path = os.path.join(confdir, "upsmon.conf")
-    for line in warn_permissions(path, conf.run_as_user):
-        print(line)
-    return build_service(conf, path, single=single, keep_stderr=keep_stderr)
 
 
 class _RunAs(service.Service):
@@ -41,7 +25,7 @@ class _RunAs(service.Service):
         self.user = user
 
     def startService(self) -> None:
-        from nutwist.privs import PrivilegeError, drop_privileges, run_as_user
+        from nutwist.process import PrivilegeError, drop_privileges, run_as_user
 
         super().startService()
         try:
@@ -51,18 +35,9 @@ class _RunAs(service.Service):
             raise SystemExit(1) from None
 
 
-def _foreground(options: usage.Options) -> bool:
-    """twistd's ``-n``: the helper may keep the terminal for SHUTDOWNCMD's output."""
-    parent = getattr(options, "parent", None)
-    try:
-        return bool(parent is not None and parent["nodaemon"])
-    except KeyError:
-        return False
-
-
 def makeService(options: Options) -> service.IService:
-    top = service.MultiService()
-    svc = monitor_service(options.confdir, bool(options["single"]), _foreground(options))
+    svc, signals = monitor_service(options.confdir, bool(options["single"]), _foreground(options))
+    top = ProcessService({sig: [action] for sig, action in signals.items()})
     if not options["single"]:
         # as NUT: the monitor and its notifications run as RUN_AS_USER
         _RunAs(svc.conf.run_as_user).setServiceParent(top)

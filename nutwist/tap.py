@@ -1,19 +1,35 @@
 """``twistd nut``: upsd, a driver, or the standalone set (upsd + drivers + upsmon).
 
-Each subcommand loads and validates the configuration first (every finding
-printed, exit 1 on what NUT would refuse), then builds its services.
+As Twisted's own taps: the options are checked in ``postOptions`` (a
+``usage.UsageError``, which twistd prints with the usage text); ``makeService``
+then loads and validates the configuration (every finding printed), builds each
+service with what it needs, and puts them under one
+:class:`~nutwist.services.top.ProcessService` that owns the process's signals
+(SIGHUP reloads upsd and upsmon, SIGUSR1 is upsmon's fsd).
+
+A configuration NUT would refuse is not a usage error: twistd would print the
+whole usage text after it.  :func:`fail` prints the finding on one line and
+exits 1, as NUT's daemons do.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn
 
 from twisted.application import service
 from twisted.python import usage
 
-from nutwist import paths
+from nutwist import paths, process
 from nutwist.config import confset
 from nutwist.config.diagnostics import ConfigError, Diagnostic
+
+if TYPE_CHECKING:
+    from nutwist.monitor.service import UpsmonService
+    from nutwist.services.drivers import DriversService
+    from nutwist.services.upsd import UpsdService
 
 
 class _PathOptions(usage.Options):
@@ -91,6 +107,14 @@ def report(diagnostics: list[Diagnostic]) -> None:
         print(str(d), file=sys.stderr)
 
 
+def fail(line: str | None = None) -> NoReturn:
+    """Stop ``twistd`` with exit status 1 after ``line`` (the findings are out already
+    when None): a configuration that cannot be used, said in one line."""
+    if line is not None:
+        print(line, file=sys.stderr)
+    raise SystemExit(1)
+
+
 def load_checked(confdir: str, required: tuple[str, ...]) -> confset.ConfSet:
     """Load the directory; print every finding; exit 1 on what NUT would refuse."""
     cs = confset.load(confdir)
@@ -99,7 +123,7 @@ def load_checked(confdir: str, required: tuple[str, ...]) -> confset.ConfSet:
         cs.require(*required)
     except ConfigError as e:
         report([d for d in e.diagnostics if d not in cs.diagnostics()])
-        raise SystemExit(1) from None
+        fail()
     return cs
 
 
@@ -112,89 +136,102 @@ def _driver_service(sub: DriverOptions) -> service.IService:
     assert cs.ups is not None
     section = cs.ups.find(sub["upsname"])
     if section is None:
-        print(f"nutwist: no [{sub['upsname']}] section in {cs.path('ups.conf')}", file=sys.stderr)
-        raise SystemExit(1)
+        fail(f"nutwist: no [{sub['upsname']}] section in {cs.path('ups.conf')}")
     if not implemented(section.driver):
-        print(
+        fail(
             f"nutwist: driver {section.driver!r} is not one nutwist implements "
-            f"({', '.join(REGISTRY)}); run NUT's own ({cs.ups.driverpath}/{section.driver})",
-            file=sys.stderr,
+            f"({', '.join(REGISTRY)}); run NUT's own ({cs.ups.driverpath}/{section.driver})"
         )
-        raise SystemExit(1)
     assert section.driver is not None
     try:
         driver = driver_class(section.driver)(
             section.name, section, confdir=sub.confdir, extra=sub["extra"]
         )
     except DeviceError as e:
-        print(f"nutwist: [{section.name}]: {e}", file=sys.stderr)
-        raise SystemExit(1) from None
+        fail(f"nutwist: [{section.name}]: {e}")
     return DriverService(driver, paths.driver_statepath(sub["statepath"]))
 
 
-def _server(sub: _PathOptions, cs: confset.ConfSet, top: service.MultiService) -> None:
+def _server(sub: _PathOptions, cs: confset.ConfSet) -> tuple[DriversService, UpsdService]:
     """nutwist's drivers in-process, and upsd reading them and every other section."""
-    import os
-
     from nutwist.services.drivers import DriversService
     from nutwist.services.upsd import UpsdService
+    from nutwist.tls.context import TlsConfigError
 
     assert cs.ups is not None and cs.upsd is not None and cs.users is not None
     allow_env = os.environ.get("ALLOW_NO_DEVICE", "").lower().startswith(("1", "y", "t", "on"))
     if not cs.ups.sections and not (cs.upsd.allow_no_device or allow_env):
-        print(
+        fail(
             f"{cs.path('ups.conf')}: Fatal error: at least one UPS must be defined in ups.conf "
-            "(or set ALLOW_NO_DEVICE)",
-            file=sys.stderr,
+            "(or set ALLOW_NO_DEVICE)"
         )
-        raise SystemExit(1)
     statepath = paths.upsd_statepath(sub["statepath"], cs.upsd.statepath)
     drivers = DriversService(cs.ups, confdir=sub.confdir, statepath=statepath)
     drivers.plan()
-    drivers.setServiceParent(top)
-    from nutwist.tls.context import TlsConfigError
-
     try:
         upsd = UpsdService(cs.upsd, cs.ups, cs.users, statepath=statepath, drivers=drivers.drivers)
     except TlsConfigError as e:
-        print(f"Fatal error: upsd.conf TLS: {e}", file=sys.stderr)
-        raise SystemExit(1) from None
+        fail(f"Fatal error: upsd.conf TLS: {e}")
+    # UpsdService takes these after construction until its constructor does
     upsd.confdir = sub.confdir
     upsd.drivers_service = drivers
     upsd.stop_on_fatal = True
-    upsd.handle_sighup = True
-    upsd.setServiceParent(top)
+    return drivers, upsd
 
 
-def raise_nofile_limit() -> tuple[int, int]:
-    """Raise the soft open-file limit to the hard one (each client and driver is a file)."""
-    import resource
+def monitor_service(
+    confdir: str, single: bool, keep_stderr: bool = False
+) -> tuple[UpsmonService, dict[int, Callable[[], None]]]:
+    """upsmon from ``<confdir>/upsmon.conf``, its privileged helper forked now; and
+    what its signals do, for the process's top service."""
+    from nutwist.monitor.root import build_service, signal_handlers, warn_permissions
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-            soft = hard
-        except (ValueError, OSError):
-            pass
-    return soft, hard
+    cs = load_checked(confdir, ("upsmon.conf",))
+    conf = cs.upsmon
+    if conf is None:
+        raise usage.UsageError("upsmon.conf is missing")
+    path = os.path.join(confdir, "upsmon.conf")
+    for line in warn_permissions(path, conf.run_as_user):
+        print(line)
+    svc = build_service(conf, path, single=single, keep_stderr=keep_stderr)
+    return svc, signal_handlers(svc, path)
+
+
+def _foreground(options: usage.Options) -> bool:
+    """twistd's ``-n``: the helper may keep the terminal for SHUTDOWNCMD's output."""
+    parent = getattr(options, "parent", None)
+    try:
+        return bool(parent is not None and parent["nodaemon"])
+    except KeyError:
+        return False
 
 
 def makeService(options: Options) -> service.IService:
+    import signal
+
     sub = options.subOptions
     if options.subCommand == "driver":
         return _driver_service(sub)
-    raise_nofile_limit()
-    top = service.MultiService()
+    process.raise_nofile_limit()
+    children: list[service.IService] = []
+    signals: dict[int, list[Callable[[], object]]] = {}
     if options.subCommand == "upsd":
         cs = load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users"))
-        _server(sub, cs, top)
+        drivers, upsd = _server(sub, cs)
     else:
         cs = load_checked(sub.confdir, ("ups.conf", "upsd.conf", "upsd.users", "upsmon.conf"))
-        _server(sub, cs, top)
-        from nutwist.monitor_tap import _foreground, monitor_service
-
-        monitor_service(
+        drivers, upsd = _server(sub, cs)
+        monitor, monitor_signals = monitor_service(
             sub.confdir, single=False, keep_stderr=_foreground(options)
-        ).setServiceParent(top)
+        )
+        children.append(monitor)
+        for sig, action in monitor_signals.items():
+            signals.setdefault(sig, []).append(action)
+    children[:0] = [drivers, upsd]
+    signals.setdefault(signal.SIGHUP, []).insert(0, upsd.reload)
+    from nutwist.services.top import ProcessService
+
+    top = ProcessService(signals)
+    for child in children:
+        child.setServiceParent(top)
     return top

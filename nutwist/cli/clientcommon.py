@@ -1,7 +1,8 @@
 """What NUT's command-line clients share: UPS names, errors, prompts, running.
 
-``split_name`` and ``split_addr`` read ``ups[@host[:port]]`` and ``host[:port]``
-with the rules (and the complaints) of NUT 2.8.0's client library; ``run``
+``split_name`` and ``split_addr`` (from :mod:`nutwist.client.names`) read
+``ups[@host[:port]]`` and ``host[:port]`` with the rules (and the complaints) of
+NUT 2.8.0's client library; ``run``
 drives an ``async`` main on the reactor and turns client errors into NUT's
 ``Error: ...`` line and exit status 1.
 """
@@ -18,16 +19,14 @@ from typing import Any, NoReturn
 
 from nutwist import __version__
 from nutwist.client import errors
-from nutwist.model.state import strtol
+from nutwist.client.names import DEFAULT_PORT as DEFAULT_PORT
+from nutwist.client.names import AddrError as AddrError
+from nutwist.client.names import split_addr as split_addr
+from nutwist.client.names import split_name as split_name
 
-DEFAULT_PORT = 3493
 BAD_UPS = "Error: invalid UPS definition.\nRequired format: upsname[@hostname[:port]]"
 #: upsrw's and upscmd's wording of the same complaint
 BAD_UPS_ONE_LINE = "Error: invalid UPS definition.  Required format: upsname[@hostname[:port]]"
-
-
-class AddrError(ValueError):
-    """A ``host[:port]`` NUT's library refuses; the message is its stderr line."""
 
 
 class Exit(Exception):
@@ -42,50 +41,6 @@ def banner(program: str) -> str:
     """The first line of ``-h`` and ``-V``: NUT's wording, nutwist's version (the one line
     of the output that differs from NUT's by design)."""
     return f"Network UPS Tools {program} {__version__} (nutwist)"
-
-
-def split_addr(text: str) -> tuple[str, int]:
-    """``host[:port]`` or ``[v6-literal][:port]`` as NUT's upscli_splitaddr reads it."""
-    if not text:
-        raise AddrError("upscli_splitaddr: can't parse empty string")
-    if text.startswith("["):
-        end = text.find("]")
-        if end < 0:
-            raise AddrError("upscli_splitaddr: missing closing bracket in [domain literal]")
-        host, rest = text[1:end], text[end + 1 :]
-        if not rest.startswith(":"):
-            return host, DEFAULT_PORT
-        port_text = rest[1:]
-    else:
-        stripped = text.lstrip(":")
-        host, sep, port_text = stripped.partition(":")
-        if not host:
-            raise AddrError("upscli_splitaddr: strtok_r error")
-        if not sep:
-            return host, DEFAULT_PORT
-    port = strtol(port_text)
-    if not port_text or port < 1 or port > 65535:
-        raise AddrError("upscli_splitaddr: no port specified after ':' separator")
-    return host, port
-
-
-def split_name(text: str) -> tuple[str, str, int]:
-    """``ups[@host[:port]]`` as NUT's upscli_splitname reads it; localhost by default.
-
-    The UPS name is the first run of characters without an ``@`` (NUT cuts it with
-    strtok, so ``@h`` names UPS ``h`` on host ``h``); the host is whatever follows
-    the first ``@``.
-    """
-    if not text:
-        raise AddrError("upscli_splitname: can't parse empty string")
-    ups = next((part for part in text.split("@") if part), None)
-    if ups is None:
-        raise AddrError("upscli_splitname: strdup failed")
-    at = text.find("@")
-    if at < 0:
-        return ups, "localhost", DEFAULT_PORT
-    host, port = split_addr(text[at + 1 :])
-    return ups, host, port
 
 
 def stderr(line: str) -> None:
@@ -320,13 +275,14 @@ async def send_credentials(client: Any, username: str, password: str) -> None:
     A value with spaces or quotes is quoted (NUT sends it bare, and upsd then
     rejects the line); an empty one goes bare, as NUT sends it.
     """
-    from nutwist.client.protocol import word
+    from nutwist.client.session import Credentials, Refusals, ignore, log_in
 
-    for verb, value in (("USERNAME", username), ("PASSWORD", password)):
-        try:
-            await client.raw(f"{verb} {word(value)}" if value else f"{verb} ")
-        except errors.ServerError:
-            pass
+    await log_in(
+        client,
+        "",
+        credentials=Credentials(username=username, password=password, bare_empty=True),
+        refused=Refusals(username=ignore, password=ignore),
+    )
 
 
 async def enable_tracking(client: Any, what: str) -> None:
@@ -384,17 +340,19 @@ async def secure(
     upscmd stay in clear unless nutauth.conf sets TLS keys.  Strict settings
     (CERTVERIFY, FORCESSL) fail closed with NUT's ``Error: ...`` line.
     """
+    from nutwist.client.session import Refusals, log_in
     from nutwist.tls.context import TlsConfigError, client_tls_from_credentials
 
     settings = client_tls_from_credentials(nutauth_for(authconf, user, host, port))
-    if settings is None:
-        if opportunistic:
-            await client.starttls_try()
-        return
-    try:
-        await client.secure(settings, host)
-    except TlsConfigError as e:
-        fatal(f"Error: {e}")
+
+    def tls_failed(e: Exception) -> None:
+        if settings is not None and isinstance(e, TlsConfigError):
+            fatal(f"Error: {e}")
+        raise e
+
+    await log_in(
+        client, host, tls=settings, try_starttls=opportunistic, refused=Refusals(tls=tls_failed)
+    )
 
 
 def admin_options(

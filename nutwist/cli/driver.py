@@ -73,17 +73,6 @@ def usage(prog: str, drv: str) -> str:
     return "\n".join(lines)
 
 
-def drop_privileges(user: str | None) -> None:
-    """Switch to ``user`` as NUT does; under root, ``-u root`` changes nothing."""
-    from nutwist.privs import PrivilegeError
-    from nutwist.privs import drop_privileges as drop
-
-    try:
-        drop(user)
-    except PrivilegeError as e:
-        die(f"Fatal error: {e}")
-
-
 def main(argv: list[str] | None = None, drv: str | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     prog = drv or os.path.basename(sys.argv[0])

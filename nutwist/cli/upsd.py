@@ -9,82 +9,18 @@ privileges after binding (as root, NUT's default user is ``nut``).
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
-from collections.abc import Mapping
 
-from nutwist import paths
+from nutwist import paths, process
+from nutwist.cli.daemon import already_running, daemon_parser, signal_running
 from nutwist.config import confset
 from nutwist.services.upsd import SERVER_VERSION
 
 
 def pidfile() -> str:
     return os.path.join(paths.altpidpath(), "upsd.pid")
-
-
-def read_pid(path: str) -> int | None:
-    try:
-        with open(path) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def daemon_parser(prog: str) -> argparse.ArgumentParser:
-    """The flags NUT's daemons share: -c -P -D -F -B -h -u -V -4 -6."""
-    p = argparse.ArgumentParser(prog=prog, add_help=False)
-    p.add_argument("-c", dest="command")
-    p.add_argument("-P", dest="pid", type=int)
-    p.add_argument("-D", dest="debug", action="count", default=0)
-    p.add_argument("-F", dest="foreground", action="count", default=0)
-    p.add_argument("-B", dest="background", action="store_true")
-    p.add_argument("-h", dest="help", action="store_true")
-    p.add_argument("-u", dest="user")
-    p.add_argument("-V", dest="version", action="store_true")
-    # the last of -4 / -6 wins, as in NUT
-    p.add_argument("-4", dest="family", action="store_const", const=4)
-    p.add_argument("-6", dest="family", action="store_const", const=6)
-    return p
-
-
-def already_running(path: str, name: str) -> bool:
-    """Another instance's pid file names a live process: NUT's complaint, then True."""
-    old = read_pid(path)
-    if old is not None and old != os.getpid() and alive(old):
-        print(f"Fatal error: A previous {name} instance is already running!", file=sys.stderr)
-        return True
-    return False
-
-
-def signal_running(command: str, table: Mapping[str, int], pid: int | None, path: str) -> int:
-    """``-c <command>``: the signal for it, to ``-P <pid>`` or the pid in ``path`` (NUT's words)."""
-    sig = table.get(command)
-    if sig is None:
-        print(f"Error: unknown command '{command}' (use {' or '.join(table)})", file=sys.stderr)
-        return 1
-    if pid is None:
-        pid = read_pid(path)
-    if pid is None:
-        print(f"Can't open {path}: No such file or directory", file=sys.stderr)
-        return 1
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        print(f"Can't send signal to PID {pid}: No such process", file=sys.stderr)
-        return 1
-    return 0
 
 
 def usage() -> str:
@@ -157,22 +93,25 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from nutwist.services.runner import run_daemon
     from nutwist.services.upsd import UpsdService
-    from nutwist.tap import raise_nofile_limit
 
-    raise_nofile_limit()
+    process.raise_nofile_limit()
     statepath = paths.upsd_statepath(None, cs.upsd.statepath)
     user = args.user or (paths.DEFAULT_USER if os.geteuid() == 0 else None)
 
-    def build() -> UpsdService:
+    from nutwist.services.top import ProcessService
+
+    def build() -> ProcessService:
         assert cs.upsd is not None and cs.ups is not None and cs.users is not None
         svc = UpsdService(cs.upsd, cs.ups, cs.users, statepath=statepath)
         svc.confdir = confdir
-        svc.handle_sighup = True
         if args.family is not None:
             import socket
 
             svc.family = socket.AF_INET6 if args.family == 6 else socket.AF_INET
-        return svc
+        # the process's top service owns SIGHUP: reload
+        top = ProcessService({signal.SIGHUP: [svc.reload]})
+        svc.setServiceParent(top)
+        return top
 
     foreground = bool(args.foreground or args.debug)
     return run_daemon(

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from nutwist import NUT_COMPAT_VERSION, __version__, paths
+from nutwist import NUT_COMPAT_VERSION, __version__, paths, process
 from nutwist.config import ups as upsconf
 from nutwist.drivers import implemented
 
@@ -89,10 +89,8 @@ def _stop(conf: upsconf.UpsConf, section: upsconf.UpsSection, args: argparse.Nam
     if args.testing:
         print(f"kill -TERM $(cat {pidfile})")
         return True
-    try:
-        with open(pidfile) as f:
-            pid = int(f.read().strip())
-    except (OSError, ValueError):
+    pid = process.read_pid(pidfile)
+    if pid is None:
         print(f"Can't open {pidfile}: No such file or directory", file=sys.stderr)
         return False
     try:

@@ -26,7 +26,7 @@ from typing import IO, Any, NoReturn
 from twisted.internet import defer, task
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
-from nutwist import paths
+from nutwist import paths, process
 from nutwist.cli import clientcommon as cc
 from nutwist.client import NutClient, errors
 from nutwist.model.state import atoi
@@ -637,22 +637,23 @@ async def _connector(
     reactor: Any, host: str, port: int, first: bool, authconf: str | None = None
 ) -> NutClient:
     from nutwist.client import connect
+    from nutwist.client.session import Refusals, log_in
     from nutwist.tls.context import TlsConfigError, client_tls_from_credentials
 
     client = await connect(
         reactor, host, port, timeout=NET_TIMEOUT, connect_timeout=CONNECT_TIMEOUT
     )
     tls = client_tls_from_credentials(cc.nutauth_for(authconf, None, host, port))
-    if tls is not None:
-        try:
-            await client.secure(tls, host)  # nutauth.conf's TLS: fails closed
-        except TlsConfigError as e:
-            cc.fatal(f"Error: {e}")
-    elif first:  # NUT 2.8.0 tries STARTTLS on the first connection only
-        try:
-            await client.starttls_try()
-        except errors.NutError:
-            pass
+
+    def tls_failed(e: Exception) -> None:
+        if tls is not None and isinstance(e, TlsConfigError):
+            cc.fatal(f"Error: {e}")  # nutauth.conf's TLS: fails closed
+        if tls is None and isinstance(e, errors.NutError):
+            return  # the unverified try: a refusal keeps the link in clear
+        raise e
+
+    # NUT 2.8.0 tries STARTTLS on the first connection only
+    await log_in(client, host, tls=tls, try_starttls=first, refused=Refusals(tls=tls_failed))
     return client
 
 
@@ -660,8 +661,7 @@ def _writepid(pidbase: str, messages: Messages) -> None:
     path = pidbase if pidbase.startswith("/") else f"{paths.altpidpath()}/{pidbase}.pid"
     mask = os.umask(0o022)
     try:
-        with open(path, "w") as f:
-            f.write(f"{os.getpid()}\n")
+        process.write_pidfile(path)
     except OSError as e:
         messages(f"writepid: fopen {path}: {e.strerror}")
     finally:
@@ -669,12 +669,10 @@ def _writepid(pidbase: str, messages: Messages) -> None:
 
 
 def _become_user(pw: pwd.struct_passwd) -> None:
-    if os.geteuid() != 0 and os.getuid() != 0:
-        return
     try:
-        os.initgroups(pw.pw_name, pw.pw_gid)
-        os.setgid(pw.pw_gid)
-        os.setuid(pw.pw_uid)
+        process.drop_privileges(pw.pw_name)
+    except process.PrivilegeError as e:
+        raise Fatal(str(e)) from None
     except OSError as e:
         raise Fatal(f"setuid: {e.strerror}") from None
 
@@ -682,16 +680,11 @@ def _become_user(pw: pwd.struct_passwd) -> None:
 def _background(ready_fd: int | None, messages: Messages) -> None:
     """The rest of NUT's background(): standard streams to /dev/null, a new session."""
     STDOUT.drop()  # as the C library's buffer, never flushed, goes with fork
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    if null > 2:
-        os.close(null)
-    os.setsid()
+    process.stdio_to_devnull()
+    process.new_session()
     messages.to_stderr = False
     if ready_fd is not None:
-        os.write(ready_fd, b"1")
-        os.close(ready_fd)
+        process.signal_ready(ready_fd)
     messages("Startup successful")
 
 
@@ -701,14 +694,10 @@ def _fork_and_wait() -> int | None:
     The child does all of upslog's start-up, so its messages reach the terminal as
     NUT's do, and a start-up failure is the parent's exit status too.
     """
-    r, w = os.pipe()
-    pid = os.fork()
+    pid, fd = process.fork_with_pipe()
     if pid == 0:
-        os.close(r)
-        return w
-    os.close(w)
-    ready = os.read(r, 1)
-    if ready:
+        return fd
+    if process.read_ready(fd):
         os._exit(0)
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)

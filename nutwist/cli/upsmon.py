@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import os
 import signal
-import stat
 import sys
-from typing import Any
 
 from nutwist import __version__, paths
-from nutwist.cli.upsd import already_running, daemon_parser, signal_running
-from nutwist.config.upsmon import UpsmonConf
-from nutwist.config.upsmon import load as load_upsmon
+from nutwist.cli.daemon import already_running, daemon_parser, signal_running
+from nutwist.monitor.root import (
+    build_service,
+    load_conf,
+    signal_handlers,
+    startup_lines,
+    warn_permissions,
+)
 from nutwist.privs import run_as_user
 
 
@@ -50,59 +53,6 @@ def usage() -> str:
     )
 
 
-def warn_permissions(path: str, run_as: str | None) -> list[str]:
-    """Loud warnings about a readable or RUN_AS_USER-writable upsmon.conf, never a refusal:
-    refusing would leave the machine unprotected (NUT 2.8.0's upsmon checks nothing here)."""
-    out: list[str] = []
-    try:
-        st = os.stat(path)
-    except OSError:
-        return out
-    if st.st_mode & stat.S_IROTH:
-        out.append(
-            f"WARNING: {path} is readable by every user: it holds upsd passwords (chmod 640)"
-        )
-    if run_as:
-        try:
-            import pwd
-
-            pw = pwd.getpwnam(run_as)
-            if pw.pw_uid != 0 and (
-                (st.st_uid == pw.pw_uid and st.st_mode & stat.S_IWUSR)
-                or (st.st_gid == pw.pw_gid and st.st_mode & stat.S_IWGRP)
-                or st.st_mode & stat.S_IWOTH
-            ):
-                out.append(
-                    f"WARNING: {path} is writable by {run_as}, who could then change SHUTDOWNCMD"
-                )
-        except KeyError:
-            pass
-    return out
-
-
-def startup_lines(conf: UpsmonConf) -> list[str]:
-    """What NUT's upsmon says as it reads upsmon.conf, with the file's findings, in file order.
-
-    Each MONITOR: ``UPS: <system> (primary|secondary) (power value N)``, or
-    ``(monitoring only)`` for power value 0; POWERDOWNFLAG: ``Using power down flag file F``.
-    """
-    found: list[tuple[float, str]] = [
-        (float("inf") if d.line is None else d.line, d.nut_line) for d in conf.diagnostics
-    ]
-    for m in conf.monitors:
-        if m.powervalue == 0:
-            text = f"UPS: {m.system} (monitoring only)"
-        else:
-            role = "primary" if m.primary else "secondary"
-            text = f"UPS: {m.system} ({role}) (power value {m.powervalue})"
-        found.append((m.lineno or 0, text))
-    if conf.powerdownflag:
-        found.append(
-            (conf.powerdownflag_line or 0, f"Using power down flag file {conf.powerdownflag}")
-        )
-    return [text for _, text in sorted(found, key=lambda item: item[0])]
-
-
 def powerdown_flag_status(path: str | None) -> tuple[int, str]:
     """``upsmon -K``: NUT's exit code and line for the POWERDOWNFLAG file."""
     from nutwist.monitor.helper import POWERDOWN_MAGIC
@@ -117,26 +67,6 @@ def powerdown_flag_status(path: str | None) -> tuple[int, str]:
     if head == POWERDOWN_MAGIC:
         return 0, "Power down flag is set"
     return 1, f"POWERDOWNFLAG ({path}) does not contain the upsmon magic string"
-
-
-def load_conf(path: str, announce: bool = True) -> UpsmonConf | None:
-    try:
-        conf = load_upsmon(path)
-    except OSError as e:
-        print(f"Fatal error: Can't open {path}: {e.strerror}", file=sys.stderr)
-        return None
-    for line in startup_lines(conf) if announce else (d.nut_line for d in conf.diagnostics):
-        print(line, file=sys.stderr)
-    if conf.diagnostics.errors:
-        return None
-    from nutwist.tls.context import TlsConfigError, check_upsmon_tls
-
-    try:
-        check_upsmon_tls(conf)
-    except TlsConfigError as e:
-        print(f"Fatal error: {path}: {e}", file=sys.stderr)
-        return None
-    return conf
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,13 +103,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.single and os.geteuid() == 0:
         print("Warning: running as one big root process by request (upsmon -p)", file=sys.stderr)
 
-    def build() -> Any:
+    from nutwist.services.top import ProcessService
+
+    def build() -> ProcessService:
         svc = build_service(conf, path, single=args.single, keep_stderr=foreground, run_as=user)
         if not foreground:
             # in the background these go to syslog as well, as NUT's upsmon logs them
             for line in startup_lines(conf):
                 svc.log.info("{line}", line=line)
-        return svc
+        handlers = signal_handlers(svc, path)
+        top = ProcessService({sig: [action] for sig, action in handlers.items()})
+        svc.setServiceParent(top)
+        return top
 
     return run_daemon(
         build,
@@ -191,106 +126,6 @@ def main(argv: list[str] | None = None) -> int:
         user=None if user == "root" or args.single else user,
         syslog_prefix="upsmon",
     )
-
-
-def build_service(
-    conf: UpsmonConf,
-    path: str,
-    single: bool,
-    keep_stderr: bool = False,
-    run_as: str | None = None,
-) -> Any:
-    """The running upsmon: privileged helper (unless single), service, signals.
-
-    Call before privileges drop: the helper that may run SHUTDOWNCMD is forked here.
-    """
-    from twisted.internet import protocol, reactor
-
-    from nutwist.monitor.helper import (
-        COMPLAINT,
-        SHUTDOWN_DONE,
-        clear_powerdownflag,
-        start_helper,
-    )
-    from nutwist.monitor.service import UpsmonService, in_process_shutdown
-
-    complaint = clear_powerdownflag(conf.powerdownflag)
-    if complaint:
-        print(complaint, file=sys.stderr)
-        conf.powerdownflag = None
-    holder: dict[str, Any] = {}
-
-    def on_exit() -> None:
-        reactor.stop()
-
-    if single:
-        shutdown = in_process_shutdown(conf)
-    else:
-        sock = start_helper(conf, keep_stderr=keep_stderr)
-
-        class _HelperLink(protocol.Protocol):
-            done: Any = None
-            buf = b""
-
-            def dataReceived(self, data: bytes) -> None:
-                self.buf += data
-                while self.buf:
-                    if self.buf.startswith(COMPLAINT):
-                        line, nl, rest = self.buf[1:].partition(b"\n")
-                        if not nl:
-                            return
-                        self.buf = rest
-                        svc = holder.get("svc")
-                        if svc is not None and not keep_stderr:
-                            svc.log.error("{line}", line=line.decode("utf-8", "replace"))
-                        continue
-                    byte, self.buf = self.buf[:1], self.buf[1:]
-                    # the helper ran SHUTDOWNCMD
-                    if byte == SHUTDOWN_DONE and self.done is not None and not self.done.called:
-                        self.done.callback(None)
-
-            def connectionLost(self, reason: Any = None) -> None:
-                if self.done is not None and not self.done.called:
-                    self.done.callback(None)
-                svc = holder.get("svc")
-                if svc is not None and svc.running and not svc.shutting_down:
-                    svc.parent_died()
-
-        link = _HelperLink()
-        factory = protocol.Factory.forProtocol(lambda: link)
-        factory.noisy = False
-        reactor.adoptStreamConnection(sock.fileno(), sock.family, factory)  # type: ignore[attr-defined]
-        sock.close()  # the reactor holds its own copy of the descriptor
-
-        def shutdown() -> Any:
-            """Ask the helper; done when it says SHUTDOWNCMD ran (or is gone)."""
-            from twisted.internet import defer
-
-            if link.transport is None:
-                return None
-            link.done = defer.Deferred()
-            link.transport.write(b"\x01")
-            return link.done
-
-    svc = UpsmonService(conf, reactor, shutdown=shutdown, on_exit=on_exit)
-    svc.notifier.run_as = run_as
-    holder["svc"] = svc
-
-    def reload() -> None:
-        new = load_conf(path, announce=False)
-        if new is None:
-            svc.log.error("reload: {path} is not usable; keeping the old configuration", path=path)
-            return
-        svc.reload(new)
-        svc.log.info("reloaded {path}", path=path)
-
-    def install_signals() -> None:
-        # once the reactor runs, so that twistd's own handlers do not replace ours
-        signal.signal(signal.SIGUSR1, lambda *_: reactor.callFromThread(svc.request_fsd))  # type: ignore[attr-defined]
-        signal.signal(signal.SIGHUP, lambda *_: reactor.callFromThread(reload))  # type: ignore[attr-defined]
-
-    reactor.callWhenRunning(install_signals)
-    return svc
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import syslog
 import time
 from collections.abc import Mapping
 
-from nutwist import paths
+from nutwist import paths, process
 from nutwist.config.tokenizer import ConfLine, ConfLineError, iter_conf_lines, quote
 from nutwist.config.upssched import (
     CANCEL_TIMER,
@@ -316,30 +316,21 @@ class Upssched:
             empty_wait = int(self.environ.get(EMPTY_WAIT_ENV, ""))
         except ValueError:
             empty_wait = 0
-        ready_r, ready_w = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
         try:
-            pid = os.fork()
+            pid, fd = process.fork_with_pipe()
         except OSError as e:
             raise fatalx(f"Unable to enter background: {e.strerror}") from None
         if pid == 0:
-            os._exit(self._daemon_child(lockfd, ready_r, ready_w, empty_wait))
-        os.close(ready_w)
-        ready = os.read(ready_r, 1) == b"1"
-        os.close(ready_r)
+            os._exit(self._daemon_child(lockfd, fd, empty_wait))
+        ready = process.read_ready(fd) == process.READY
         os.close(lockfd)
         return ready
 
-    def _daemon_child(self, lockfd: int, ready_r: int, ready_w: int, empty_wait: int) -> int:
+    def _daemon_child(self, lockfd: int, ready_w: int, empty_wait: int) -> int:
         try:
-            os.close(ready_r)
             # leave upsmon's session, and the stdio of whoever ran us
-            os.setsid()
-            null = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(null, fd)
-            os.close(null)
+            process.new_session()
+            process.stdio_to_devnull()
             from nutwist.services.upssched import EMPTY_WAIT, run_daemon
 
             return run_daemon(

@@ -1,15 +1,24 @@
-"""A NUT session that survives the server going away.
+"""Opening a logged-in session to upsd: the one way nutwist's clients do it.
 
-:class:`NutSession` is a Twisted service around :class:`ClientService`: it keeps
-one connection to upsd, reconnects with a backoff when it drops, and before
-handing the connection out again it repeats the session's set-up (USERNAME,
-PASSWORD, then LOGIN and PRIMARY for each UPS asked for), so a caller such as
-upsmon or the repeater driver never sees a connection without its login.
+:func:`log_in` runs the set-up on a connected :class:`NutClient`, in NUT's
+order: TLS (verified settings fail closed; without settings, optionally NUT
+2.8.0's unverified STARTTLS try), ``USERNAME``, ``PASSWORD``, ``LOGIN <ups>``,
+``PRIMARY <ups>``.  Each step is sent only when it has a value.  What a refused
+step means differs between NUT's programs, so each caller says it through
+:class:`Refusals` (default: the error stops the set-up).  :class:`Backoff` spaces
+out the attempts to a server that cannot be reached.
+
+upsmon (:mod:`nutwist.monitor.service`), the repeater driver, upslog and the
+command-line clients (:mod:`nutwist.cli.clientcommon`) all open their sessions
+with :func:`log_in`.  :class:`NutSession` keeps one such session up as a
+service, reconnecting with a backoff and logging in again each time, for
+library users.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from twisted.application.internet import ClientService, backoffPolicy
@@ -19,10 +28,128 @@ from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.logger import Logger
 
-from nutwist.client.protocol import NutClient
+from nutwist.client import errors
+from nutwist.client.protocol import NutClient, word
+
+#: what a refused step does: return to carry on, raise to stop the set-up
+OnRefused = Callable[[Exception], None]
+
+
+def ignore(_: Exception) -> None:
+    """A refusal that does not matter (NUT's clients do not check that answer)."""
+
+
+@dataclass(frozen=True)
+class Refusals:
+    """Per step, what a refusal does; None: the error stops the set-up as it is.
+
+    ``tls`` gets what the TLS step raised (a :class:`~nutwist.tls.context.TlsConfigError`
+    for settings that cannot be loaded, an ``SslError`` or ``SslNotAvailable``); the
+    others get upsd's :class:`~nutwist.client.errors.ServerError`.
+    """
+
+    tls: OnRefused | None = None
+    username: OnRefused | None = None
+    password: OnRefused | None = None
+    login: OnRefused | None = None
+    primary: OnRefused | None = None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a session sends after TLS; None leaves a step out.
+
+    ``bare_empty``: an empty user name or password goes out as ``USERNAME `` with
+    nothing after it, as NUT's command-line clients send it (otherwise quoted, ``""``).
+    """
+
+    username: str | None = None
+    password: str | None = None
+    login: str | None = None
+    primary: str | None = None
+    bare_empty: bool = False
+
+
+async def log_in(
+    client: NutClient,
+    host: str,
+    *,
+    tls: Any = None,
+    try_starttls: bool = False,
+    credentials: Credentials = Credentials(),
+    refused: Refusals = Refusals(),
+) -> None:
+    """Set up a connected session: TLS, USERNAME, PASSWORD, LOGIN, PRIMARY.
+
+    ``tls`` (a :class:`~nutwist.tls.context.ClientTls`) goes through
+    :meth:`NutClient.secure` (strict settings fail closed); without it,
+    ``try_starttls`` tries NUT 2.8.0's unverified STARTTLS, and otherwise the link
+    stays in clear.
+    """
+    if tls is not None or try_starttls:
+        try:
+            if tls is not None:
+                await client.secure(tls, host)
+            else:
+                await client.starttls_try()
+        except Exception as e:
+            if refused.tls is None:
+                raise
+            refused.tls(e)
+    steps: tuple[tuple[str, str | None, OnRefused | None], ...] = (
+        ("USERNAME", credentials.username, refused.username),
+        ("PASSWORD", credentials.password, refused.password),
+    )
+    for verb, value, on_refused in steps:
+        if value is None:
+            continue
+        line = f"{verb} " if credentials.bare_empty and not value else f"{verb} {word(value)}"
+        try:
+            await client.raw(line)
+        except errors.ServerError as e:
+            if on_refused is None:
+                raise
+            on_refused(e)
+    if credentials.login is not None:
+        try:
+            await client.login(credentials.login)
+        except errors.ServerError as e:
+            if refused.login is None:
+                raise
+            refused.login(e)
+    if credentials.primary is not None:
+        try:
+            await client.primary(credentials.primary)
+        except errors.ServerError as e:
+            if refused.primary is None:
+                raise
+            refused.primary(e)
+
+
+class Backoff:
+    """When the next attempt to reach each server may be made: after ``failures``
+    failed attempts in a row, ``2 ** (failures - 1)`` seconds later, at most ``most``."""
+
+    def __init__(self, most: float) -> None:
+        self.most = most
+        self._state: dict[str, tuple[int, float]] = {}
+
+    def ready(self, key: str, now: float) -> bool:
+        """Whether ``key`` may be tried at ``now``."""
+        return now >= self._state.get(key, (0, 0.0))[1]
+
+    def failed(self, key: str, now: float) -> None:
+        failures = self._state.get(key, (0, 0.0))[0]
+        self._state[key] = (failures + 1, now + min(2.0**failures, self.most))
+
+    def succeeded(self, key: str) -> None:
+        self._state.pop(key, None)
 
 
 class NutSession(Service):
+    """One session to upsd kept up as a service: reconnects with a backoff when the
+    link drops, and logs in again (:func:`log_in`) before handing the client out."""
+
     log = Logger()
 
     def __init__(
@@ -61,14 +188,15 @@ class NutSession(Service):
 
     async def _setup(self, client: NutClient) -> None:
         try:
-            if self.username is not None:
-                await client.username(self.username)
-            if self.password is not None:
-                await client.password(self.password)
+            await log_in(
+                client,
+                self.host,
+                credentials=Credentials(username=self.username, password=self.password),
+            )
             for ups in self.login_ups:
-                await client.login(ups)
+                await log_in(client, self.host, credentials=Credentials(login=ups))
             for ups in self.primary_ups:
-                await client.primary(ups)
+                await log_in(client, self.host, credentials=Credentials(primary=ups))
             if self.on_ready is not None:
                 result = self.on_ready(client)
                 if result is not None:

@@ -35,9 +35,10 @@ from twisted.internet import defer, task
 from twisted.internet.interfaces import IReactorTCP
 from twisted.logger import Logger
 
-from nutwist.cli.clientcommon import AddrError, split_name
 from nutwist.client import errors
+from nutwist.client.names import AddrError, split_name
 from nutwist.client.protocol import NutClient, connect
+from nutwist.client.session import Credentials, Refusals, log_in
 from nutwist.drivers.core import (
     TRACKING_FAILED,
     TRACKING_INVALID,
@@ -172,26 +173,35 @@ class Repeater:
             client = await self.connector()
         except errors.NutError as e:
             raise DeviceError(f"{self.where}: {e.message}") from None
-        try:
-            try:
-                await client.secure(self.tls, self.host)
-            except TlsConfigError as e:
+
+        def tls_failed(e: Exception) -> None:
+            if isinstance(e, TlsConfigError):
                 raise errors.SslError(str(e)) from None
-            if self.username is not None:
-                await client.username(self.username)
-            if self.password is not None:
-                await client.password(self.password)
-            if self.username is not None:
-                try:
-                    await client.login(self.ups)
-                except errors.ServerError as e:
-                    # counting as a login is a courtesy to the remote's upsmon, not a need
-                    self.log.warn(
-                        "{ups}: LOGIN {where} refused: {err}",
-                        ups=self.driver.upsname,
-                        where=self.where,
-                        err=e.reply,
-                    )
+            raise e
+
+        def login_refused(e: Exception) -> None:
+            # counting as a login is a courtesy to the remote's upsmon, not a need
+            assert isinstance(e, errors.ServerError)
+            self.log.warn(
+                "{ups}: LOGIN {where} refused: {err}",
+                ups=self.driver.upsname,
+                where=self.where,
+                err=e.reply,
+            )
+
+        try:
+            await log_in(
+                client,
+                self.host,
+                tls=self.tls,
+                try_starttls=True,
+                credentials=Credentials(
+                    username=self.username,
+                    password=self.password,
+                    login=self.ups if self.username is not None else None,
+                ),
+                refused=Refusals(tls=tls_failed, login=login_refused),
+            )
             try:
                 await client.set_tracking(True)
                 self.tracking = True

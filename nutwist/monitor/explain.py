@@ -16,7 +16,7 @@ from typing import Any, cast
 from twisted.logger import ILogObserver, Logger, formatEvent
 
 from nutwist.config.upsmon import UpsmonConf
-from nutwist.monitor.logic import MonitorLogic, UpsTrack
+from nutwist.monitor.logic import CommState, MonitorLogic, UpsTrack
 from nutwist.monitor.notify import Notifier
 
 
@@ -155,7 +155,7 @@ async def run(reactor: Any, conf: UpsmonConf) -> tuple[bool, list[str], int]:
     for track in svc.logic.tracks.values():
         said.clear()
         await svc.poll(track)
-        if track.commstate != 1:
+        if track.commstate != CommState.OK:
             reasons = [s for s in said if "Logged into" not in s]
             why = "; ".join(reasons) or "no answer"
             mon = track.mon

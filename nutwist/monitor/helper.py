@@ -7,6 +7,10 @@ socket pair, and on the byte ``\\x01`` writes POWERDOWNFLAG (NUT's exact
 content) and runs SHUTDOWNCMD.  When the monitor side goes away it exits quietly;
 when the helper dies, the monitor sees end-of-file and raises NOPARENT.
 
+The monitor's side of the socket is :class:`HelperLink`, here beside the helper's
+so that both ends of the byte protocol (``\x01`` asks, ``\x02`` answers, ``\x03``
+starts a complaint line) are read in one place.
+
 The helper holds no descriptor but its socket: its standard input and output are
 /dev/null (so ``upsmon | cat`` ends when upsmon has gone to the background), its
 standard error too unless upsmon stays in the foreground, and what it has to say
@@ -20,6 +24,11 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
+
+from twisted.internet import defer, protocol
+from twisted.internet.interfaces import ITransport
+from twisted.python.failure import Failure
 
 from nutwist.config.upsmon import UpsmonConf
 
@@ -30,6 +39,60 @@ REQUEST_SHUTDOWN = b"\x01"
 SHUTDOWN_DONE = b"\x02"
 #: the helper's complaint, one line of text up to a newline, for the monitor to log
 COMPLAINT = b"\x03"
+
+
+class HelperLink(protocol.Protocol):
+    """The monitor's end of the helper's socket.
+
+    :meth:`request_shutdown` asks the helper to run SHUTDOWNCMD; its Deferred fires
+    when the helper says it ran, or when the helper is gone.  Each complaint line
+    goes to ``complain``; ``lost`` is called when the socket closes (the helper died,
+    or the monitor is ending).
+    """
+
+    transport: ITransport | None
+
+    def __init__(self, complain: Callable[[str], None], lost: Callable[[], None]) -> None:
+        self.complain = complain
+        self.lost = lost
+        self.done: defer.Deferred[None] | None = None
+        self.buf = b""
+
+    def request_shutdown(self) -> defer.Deferred[None] | None:
+        """Ask the helper; done when it says SHUTDOWNCMD ran (or is gone)."""
+        if self.transport is None:
+            return None
+        self.done = defer.Deferred()
+        self.transport.write(REQUEST_SHUTDOWN)
+        return self.done
+
+    def dataReceived(self, data: bytes) -> None:
+        self.buf += data
+        while self.buf:
+            if self.buf.startswith(COMPLAINT):
+                line, nl, rest = self.buf[1:].partition(b"\n")
+                if not nl:
+                    return
+                self.buf = rest
+                self.complain(line.decode("utf-8", "replace"))
+                continue
+            byte, self.buf = self.buf[:1], self.buf[1:]
+            # the helper ran SHUTDOWNCMD
+            if byte == SHUTDOWN_DONE and self.done is not None and not self.done.called:
+                self.done.callback(None)
+
+    def connectionLost(self, reason: Failure | None = None) -> None:
+        if self.done is not None and not self.done.called:
+            self.done.callback(None)
+        self.lost()
+
+
+def adopt_helper(reactor: Any, sock: socket.socket, link: HelperLink) -> None:
+    """Hand the monitor's end of the socket pair to the reactor, speaking ``link``."""
+    factory = protocol.Factory.forProtocol(lambda: link)
+    factory.noisy = False
+    reactor.adoptStreamConnection(sock.fileno(), sock.family, factory)
+    sock.close()  # the reactor holds its own copy of the descriptor
 
 
 def write_powerdownflag(path: str | None) -> None:

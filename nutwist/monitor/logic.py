@@ -23,6 +23,7 @@ change a decision only when set in upsmon.conf.
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,22 @@ _PAIRED = {
 }
 
 
+class CommState(enum.IntEnum):
+    """Whether upsmon hears from a UPS (NUT's -1/0/1, which the values keep)."""
+
+    NEVER = -1  #: never reached since upsmon started
+    LOST = 0  #: reached before, not now (COMMBAD was sent)
+    OK = 1  #: communicating
+
+
+class LineState(enum.IntEnum):
+    """The power a UPS was last seen on (NUT's -1/0/1, which the values keep)."""
+
+    UNKNOWN = -1  #: no status yet
+    ON_BATTERY = 0
+    ON_LINE = 1
+
+
 class Effects(Protocol):
     def notify(self, ntype: str, ups: UpsTrack | None) -> None: ...
 
@@ -53,10 +70,8 @@ class UpsTrack:
     """What upsmon knows of one MONITOR entry."""
 
     mon: Monitor
-    #: -1 never reached, 0 lost, 1 communicating
-    commstate: int = -1
-    #: -1 no status yet, 1 last on line, 0 last on battery
-    linestate: int = -1
+    commstate: CommState = CommState.NEVER
+    linestate: LineState = LineState.UNKNOWN
     flags: set[str] = field(default_factory=set)
     #: the PRIMARY (or MASTER) request was granted on the current session
     primary_granted: bool = False
@@ -83,6 +98,14 @@ class UpsTrack:
 
 
 class MonitorLogic:
+    """upsmon's decisions for every MONITOR entry of one upsmon.conf, without I/O.
+
+    It holds one :class:`UpsTrack` per entry, is told what each poll returned or
+    that it failed, and answers through its :class:`Effects` (notifications, log
+    lines); :meth:`recalc` says whether the host must shut down now.  Time comes
+    from the ``now`` it was given, so tests drive it on a fake clock.
+    """
+
     def __init__(self, conf: UpsmonConf, now: Callable[[], float], effects: Effects) -> None:
         self.conf = conf
         self._clock = now
@@ -152,8 +175,8 @@ class MonitorLogic:
 
     def gone(self, track: UpsTrack) -> None:
         now = self.now()
-        if track.commstate != 0:
-            track.commstate = 0
+        if track.commstate != CommState.LOST:
+            track.commstate = CommState.LOST
             track.lost_since = now
             self.effects.notify("COMMBAD", track)
             return
@@ -166,8 +189,8 @@ class MonitorLogic:
 
     def connection_dropped(self, track: UpsTrack) -> None:
         """The session to upsd is gone (NUT's drop_connection)."""
-        track.commstate = 0
-        track.linestate = 0
+        track.commstate = CommState.LOST
+        track.linestate = LineState.ON_BATTERY
         track.primary_granted = False
         if track.lost_since is None:
             track.lost_since = self.now()
@@ -176,17 +199,17 @@ class MonitorLogic:
         now = self.now()
         track.lastpoll = now
         track.lost_since = None
-        if track.commstate == 0:
+        if track.commstate == CommState.LOST:
             self.effects.notify("COMMOK", track)
-        track.commstate = 1
+        track.commstate = CommState.OK
 
     def _on_line(self, track: UpsTrack) -> None:
         self.sleepval = self.conf.pollfreq
         if "OL" in track.flags:
             return
-        if track.linestate != -1:
+        if track.linestate != LineState.UNKNOWN:
             self.effects.notify("ONLINE", track)
-        track.linestate = 1
+        track.linestate = LineState.ON_LINE
         track.flags.add("OL")
         track.flags.discard("OB")
 
@@ -194,7 +217,7 @@ class MonitorLogic:
         self.sleepval = self.conf.pollfreqalert
         if "OB" in track.flags:
             return
-        track.linestate = 0
+        track.linestate = LineState.ON_BATTERY
         self.effects.notify("ONBATT", track)
         track.flags.add("OB")
         track.flags.discard("OL")
@@ -256,7 +279,7 @@ class MonitorLogic:
         f = track.flags
         if "FSD" in f:
             return True
-        lost = track.commstate == 0 and track.lost_since is not None
+        lost = track.commstate == CommState.LOST and track.lost_since is not None
         # later NUT (10.6), only when set
         if conf.alarmcritical and lost and "ALARM" in f:
             return True
@@ -293,7 +316,11 @@ class MonitorLogic:
                 if "LB" not in track.flags:
                     self.effects.log("info", f"Promoting dead UPS: {track.system}")
                 track.flags.add("LB")
-            if self.conf.alarmcritical and track.commstate == 0 and "ALARM" in track.flags:
+            if (
+                self.conf.alarmcritical
+                and track.commstate == CommState.LOST
+                and "ALARM" in track.flags
+            ):
                 # a UPS in alarm that stops answering is taken as last seen on battery
                 track.flags.update(("OB", "LB"))
             if self.is_critical(track):

@@ -18,6 +18,7 @@ import shutil
 from typing import Any
 
 from twisted.internet import protocol
+from twisted.internet.interfaces import IProcessTransport
 from twisted.logger import Logger
 
 from nutwist.config.upsmon import EXEC, IGNORE, SYSLOG, WALL, UpsmonConf
@@ -50,6 +51,8 @@ def render(template: str, *args: str) -> str:
 
 
 class _Child(protocol.ProcessProtocol):
+    transport: IProcessTransport | None
+
     def __init__(self, stdin: bytes | None, clock: Any, timeout: float, what: str) -> None:
         self.stdin = stdin
         self.what = what
@@ -63,10 +66,13 @@ class _Child(protocol.ProcessProtocol):
 
     def _kill(self) -> None:
         Notifier.log.warn("{what} still running after its time: killed", what=self.what)
+        transport = self.transport
+        if transport is None:
+            return
         try:
-            self.transport.signalProcess("KILL")  # type: ignore[union-attr]
+            transport.signalProcess("KILL")
         except Exception:
-            pass
+            pass  # it ended meanwhile
 
     def processEnded(self, reason: Any) -> None:
         if self.timer.active():
@@ -82,14 +88,15 @@ class Notifier:
         reactor: Any,
         timeout: float = CHILD_TIMEOUT,
         env: dict[str, str] | None = None,
+        run_as: str | None = None,
     ) -> None:
         self.conf = conf
         self.reactor = reactor
         self.timeout = timeout
         self.env = dict(os.environ if env is None else env)
         #: who children run as when this process is root (None: RUN_AS_USER, else nut);
-        #: upsmon's ``-u`` sets it
-        self.run_as: str | None = None
+        #: upsmon's ``-u``
+        self.run_as = run_as
         #: every event as (type, UPS system or "", message), for tests and explain-shutdown
         self.sent: list[tuple[str, str, str]] = []
 

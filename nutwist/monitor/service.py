@@ -23,6 +23,7 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 
 from nutwist.client import NutClient, connect, errors
+from nutwist.client.session import Backoff, Credentials, Refusals, ignore, log_in
 from nutwist.config.upsmon import UpsmonConf
 from nutwist.monitor.logic import MonitorLogic, UpsTrack
 from nutwist.monitor.notify import Notifier
@@ -54,6 +55,18 @@ class _Effects:
 
 
 class UpsmonService(Service):
+    """upsmon at run time: one session to upsd per MONITOR entry, the polls, and
+    the shutdown sequence.
+
+    Every POLLFREQ (POLLFREQALERT on battery) it polls each UPS and feeds the
+    answers to its :class:`~nutwist.monitor.logic.MonitorLogic`, whose decisions
+    come back through ``_Effects`` as notifications (``notifier``) and log lines.
+    When the logic says the host must go down it runs the sequence (FSD for the UPSes
+    it is primary of, waiting for the secondaries, FINALDELAY) and then calls
+    ``shutdown`` (the privileged helper, or SHUTDOWNCMD in-process with ``-p``) and
+    ``on_exit``.  ``connector`` opens a connection (tests give a fake one).
+    """
+
     log = Logger(namespace="upsmon")
 
     def __init__(
@@ -83,7 +96,7 @@ class UpsmonService(Service):
         self._cycle_running = False
         self._last_noparent: float | None = None
         #: per UPS: consecutive failed connects, and when the next attempt may be made
-        self._backoff: dict[str, tuple[int, float]] = {}
+        self._backoff = Backoff(MAX_BACKOFF)
         #: sessions upsd closed since the last poll
         self._lost: set[str] = set()
 
@@ -180,8 +193,7 @@ class UpsmonService(Service):
             return client
         mon = track.mon
         now = self.reactor.seconds()
-        failures, next_try = self._backoff.get(track.system, (0, 0.0))
-        if now < next_try:
+        if not self._backoff.ready(track.system, now):
             self.logic.gone(track)  # still unreachable, as far as upsmon knows
             return None
         try:
@@ -189,41 +201,53 @@ class UpsmonService(Service):
         except errors.NutError as e:
             self.log.error("UPS [{ups}]: connect failed: {err}", ups=track.system, err=e.message)
             # back off: 1, 2, 4, 8 s between attempts (NUT tries at every poll)
-            self._backoff[track.system] = (failures + 1, now + min(2.0**failures, MAX_BACKOFF))
+            self._backoff.failed(track.system, now)
             self.logic.gone(track)
             return None
-        self._backoff.pop(track.system, None)
-        try:
-            tls = client_tls_for_upsmon(self.conf, mon.host)
-            try:
-                await client.secure(tls, mon.host)
-            except (errors.SslError, errors.SslNotAvailable) as e:
+        self._backoff.succeeded(track.system)
+
+        def tls_failed(e: Exception) -> None:
+            if isinstance(e, errors.SslError | errors.SslNotAvailable):
                 self.log.error(
                     "Can not connect to NUT server {host} in SSL, disconnect: {err}",
                     host=mon.host,
                     err=e.message,
                 )
-                raise
-            try:
-                await client.username(mon.username)
-            except errors.ServerError:
-                pass  # as NUT's upsmon, the USERNAME answer is not checked
-            try:
-                await client.password(mon.password)
-            except errors.ServerError as e:
-                raise errors.ProtocolError(f"Password set failed: {e.reply}") from None
-            await client.login(mon.upsname)
+            raise e
+
+        def password_refused(e: Exception) -> None:
+            assert isinstance(e, errors.ServerError)
+            raise errors.ProtocolError(f"Password set failed: {e.reply}") from None
+
+        try:
+            await log_in(
+                client,
+                mon.host,
+                tls=client_tls_for_upsmon(self.conf, mon.host),
+                try_starttls=True,
+                credentials=Credentials(
+                    username=mon.username, password=mon.password, login=mon.upsname
+                ),
+                # as NUT's upsmon, the USERNAME answer is not checked
+                refused=Refusals(tls=tls_failed, username=ignore, password=password_refused),
+            )
             track.primary_granted = False
             if mon.primary:
-                try:
-                    await client.primary(mon.upsname)
-                    track.primary_granted = True
-                except errors.ServerError as e:
+                refusals: list[Exception] = []
+                await log_in(
+                    client,
+                    mon.host,
+                    credentials=Credentials(primary=mon.upsname),
+                    refused=Refusals(primary=refusals.append),
+                )
+                for refusal in refusals:
+                    assert isinstance(refusal, errors.ServerError)
                     self.log.error(
                         "Unable to raise privilege level on UPS [{ups}]: {err}",
                         ups=track.system,
-                        err=e.reply,
+                        err=refusal.reply,
                     )
+                track.primary_granted = not refusals
         except errors.NutError as e:
             self.log.error(
                 "Login on UPS [{ups}] failed - got [{err}]", ups=track.system, err=str(e)

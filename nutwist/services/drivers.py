@@ -22,6 +22,14 @@ from nutwist.services.driver import DriverService, socket_is_live
 
 
 class DriversService(service.MultiService):
+    """The in-process drivers of one ups.conf, one child service each.
+
+    :meth:`plan` starts a child for every section nutwist implements whose socket is
+    not live already (those, and sections for NUT's C drivers, are ``external``);
+    :meth:`sync` follows a reloaded ups.conf.  ``drivers`` maps each section name to
+    its running driver, which upsd reads directly.
+    """
+
     log = Logger()
 
     def __init__(self, conf: UpsConf, *, confdir: str, statepath: str) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from twisted.logger import Logger
 
-from nutwist import paths
+from nutwist import paths, process
 from nutwist.config.ups import UpsSection
 from nutwist.drivers.core import DeviceError, Driver
 
@@ -24,42 +24,6 @@ log = Logger()
 
 def pidfile_path(driver: str, upsname: str) -> str:
     return os.path.join(paths.altpidpath(), f"{driver}-{upsname}.pid")
-
-
-def write_pidfile(path: str) -> None:
-    """Write our pid to ``path`` as a new file: whatever was there (a link planted
-    in a directory the run-as user may write) is replaced, never written through."""
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "w") as f:
-        f.write(f"{os.getpid()}\n")
-
-
-def _start_logging(debug: int, syslog_prefix: str | None = None) -> None:
-    """Log to stderr in the foreground, to syslog (daemon facility) in the background."""
-    from twisted.logger import (
-        FilteringLogObserver,
-        ILogObserver,
-        LegacyLogObserverWrapper,
-        LogLevel,
-        LogLevelFilterPredicate,
-        globalLogBeginner,
-        textFileLogObserver,
-    )
-
-    sink: ILogObserver
-    if syslog_prefix is None:
-        sink = textFileLogObserver(sys.stderr)
-    else:
-        from twisted.python.syslog import SyslogObserver
-
-        sink = LegacyLogObserverWrapper(SyslogObserver(syslog_prefix).emit)  # type: ignore[arg-type]
-    level = LogLevel.debug if debug else LogLevel.info
-    observer = FilteringLogObserver(sink, [LogLevelFilterPredicate(defaultLogLevel=level)])
-    globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
 
 
 def _kill_power(driver: Driver) -> int:
@@ -114,7 +78,7 @@ def run_driver(
         print(e, file=sys.stderr)  # NUT's own words, as its drivers print them
         return 1
     if kill:
-        _start_logging(debug)
+        process.start_logging(debug)
         return _kill_power(driver)
     from nutwist.services.driver import DriverService
 
@@ -178,19 +142,13 @@ def run_daemon(
     """
     ready_w = None
     if not foreground:
-        ready_r, ready_w = os.pipe()
-        pid = os.fork()
+        pid, fd = process.fork_with_pipe()
         if pid:
-            os.close(ready_w)
-            with os.fdopen(ready_r, "rb") as ready:
-                ok = ready.read(1)
-            return 0 if ok == b"1" else 1
-        os.close(ready_r)
-        os.setsid()
-    _start_logging(debug, None if foreground else syslog_prefix)
+            return 0 if process.read_ready(fd) == process.READY else 1
+        ready_w = fd
+        process.new_session()
+    process.start_logging(debug, None if foreground else syslog_prefix)
     from twisted.internet import reactor
-
-    from nutwist.privs import PrivilegeError, drop_privileges
 
     status = {"code": 0}
     holder: dict[str, Any] = {}
@@ -198,16 +156,16 @@ def run_daemon(
     def started() -> None:
         try:
             if drop_first:
-                drop_privileges(user)
+                process.drop_privileges(user)
                 check_statepath(statepath)
             svc = build()
             holder["svc"] = svc
             svc.startService()
             if not drop_first:
-                drop_privileges(user)
+                process.drop_privileges(user)
                 check_statepath(statepath)
         except (Exception, SystemExit) as e:
-            msg = str(e) if isinstance(e, (PrivilegeError, SystemExit)) else _describe(e)
+            msg = str(e) if isinstance(e, (process.PrivilegeError, SystemExit)) else _describe(e)
             if msg and msg != "None":
                 print(
                     msg if msg.startswith("Fatal error") else f"Fatal error: {msg}", file=sys.stderr
@@ -217,18 +175,15 @@ def run_daemon(
             return
         if pidfile is not None:
             try:
-                write_pidfile(pidfile)
+                process.write_pidfile(pidfile)
                 holder["pidfile"] = pidfile
             except OSError as e:
                 log.warn("cannot write {pidfile}: {e}", pidfile=pidfile, e=e.strerror)
         if on_running is not None:
             on_running(svc)
         if ready_w is not None:
-            os.write(ready_w, b"1")
-            os.close(ready_w)
-            devnull = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):
-                os.dup2(devnull, fd)
+            process.signal_ready(ready_w)
+            process.stdio_to_devnull()
 
     def stopping() -> Any:
         # only our own: an instance that failed to start leaves the running one's alone
@@ -246,8 +201,5 @@ def run_daemon(
     reactor.addSystemEventTrigger("before", "shutdown", stopping)
     reactor.run()
     if ready_w is not None and status["code"]:
-        try:
-            os.write(ready_w, b"0")
-        except OSError:
-            pass
+        process.signal_ready(ready_w, ok=False)
     return status["code"]
