@@ -12,7 +12,6 @@ lives in the :class:`UpsdState` it is given.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from nutwist.config.tokenizer import Tokenizer, TokenizerError, encode
-from nutwist.model.state import atoi
+from nutwist.model.state import Flag, atoi
 
 if TYPE_CHECKING:
     from nutwist.services.upsd import UpsdState, UpsEntry
@@ -79,10 +78,6 @@ class NutError(Exception):
         self.code = code
 
 
-def tracking_id() -> str:
-    return str(uuid.uuid4()).upper()
-
-
 @implementer(IPushProducer)
 class _StopReadingWhenFull:
     def __init__(self, transport: object) -> None:
@@ -99,6 +94,14 @@ class _StopReadingWhenFull:
 
 
 class NetServerProtocol(protocol.Protocol):
+    """One client connection to upsd: framing, per-connection state, and the answers.
+
+    It keeps what belongs to this connection only (USERNAME, PASSWORD, the UPS it
+    logged into, TRACKING on/off, STARTTLS done, the last time it was heard) and asks
+    its backend everything else: the UPSes and their data, users and rights, password
+    checks, tracking ids, the answer cache and the audit log.
+    """
+
     log = Logger()
 
     def __init__(self, state: UpsdState, addr: str) -> None:
@@ -529,7 +532,7 @@ class NetServerProtocol(protocol.Protocol):
                     value = entry.status_value(v) if v.name.lower() == "ups.status" else v.value
                     out.append(f'VAR {upsname} {v.name} "{value}"')
             else:
-                out += [f'RW {upsname} {v.name} "{v.value}"' for v in st if v.flags & 1]
+                out += [f'RW {upsname} {v.name} "{v.value}"' for v in st if v.flags & Flag.RW]
             out.append(f"END LIST {sub} {upsname}")
             self.send_lines(out)
             return
@@ -617,9 +620,9 @@ class NetServerProtocol(protocol.Protocol):
         var = entry.link.state.get(name)
         if var is None:
             raise NutError("VAR-NOT-SUPPORTED")
-        if not var.flags & 1:
+        if not var.flags & Flag.RW:
             raise NutError("READONLY")
-        if var.flags & 2:
+        if var.flags & Flag.STRING:
             if var.aux < 1:
                 raise NutError("SET-FAILED")
             if len(value) > var.aux:
@@ -660,4 +663,4 @@ class NetServerProtocol(protocol.Protocol):
 
 _HANDLERS = {name[4:]: name for name in dir(NetServerProtocol) if name.startswith("cmd_")}
 
-__all__ = ["NetServerProtocol", "NutError", "tracking_id"]
+__all__ = ["NetServerProtocol", "NutError"]

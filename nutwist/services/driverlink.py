@@ -68,6 +68,9 @@ class _LinkProtocol(protocol.Protocol):
 
 
 class DriverLink:
+    """upsd's cached copy of one driver's state, its freshness (DUMPDONE, DATAOK,
+    MAXAGE) and the PINGs that keep it fresh, plus forwarding SET and INSTCMD."""
+
     log = Logger()
 
     def __init__(

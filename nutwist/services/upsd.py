@@ -75,6 +75,12 @@ class UpsEntry:
 
 @dataclass
 class UpsdState:
+    """What upsd's connections share: the UPSes, users, ACL, tracking table, login
+    throttling, the answer cache and the list of connected clients.
+
+    Each connection's protocol asks it everything that is not the connection's own.
+    """
+
     clock: IReactorTime
     conf: UpsdConf
     users: UsersConf
@@ -398,6 +404,10 @@ def _allow_not_all_listeners(conf: UpsdConf) -> bool:
 
 
 class UpsdService(service.MultiService):
+    """upsd as a service: builds the shared state and the driver links from the
+    configuration, listens on every LISTEN address, drops clients idle for 60 s,
+    and reloads the configuration on request."""
+
     log = Logger()
     backlog = 4096
 

@@ -23,7 +23,6 @@ back another timer.  The daemon exits, removing PIPEFN, after
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -44,6 +43,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from nutwist.config.tokenizer import Tokenizer, TokenizerError
+from nutwist.model.state import strtol
 from nutwist.services.loops import guarded
 
 log = Logger()
@@ -61,19 +61,6 @@ BACKLOG = 16
 
 OK = b"OK\n"
 ERR_UNKNOWN = b"ERR UNKNOWN\n"
-
-_STRTOL = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
-
-
-def strtol(text: str) -> int:
-    """C's ``strtol(text, NULL, 10)``: the leading integer, 0 if there is none."""
-    m = _STRTOL.match(text)
-    if m is None:
-        return 0
-    value = int(m.group(1))
-    # a C long saturates
-    return max(-(2**63), min(value, 2**63 - 1))
-
 
 #: runs one command for the queue: (command, environment overrides or None)
 Execute = Callable[[str, Mapping[str, str] | None], None]
