@@ -15,13 +15,13 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet import protocol
 from twisted.internet.interfaces import IPushProducer
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from nutwist.config.tokenizer import Tokenizer, TokenizerError, encode
+from nutwist.config.tokenizer import TokenizerError, encode
 from nutwist.model.state import Flag, atoi
+from nutwist.protocols.framing import Item, WordReceiver
 
 if TYPE_CHECKING:
     from nutwist.services.upsd import UpsdState, UpsEntry
@@ -93,7 +93,7 @@ class _StopReadingWhenFull:
         pass
 
 
-class NetServerProtocol(protocol.Protocol):
+class NetServerProtocol(WordReceiver):
     """One client connection to upsd: framing, per-connection state, and the answers.
 
     It keeps what belongs to this connection only (USERNAME, PASSWORD, the UPS it
@@ -103,11 +103,13 @@ class NetServerProtocol(protocol.Protocol):
     """
 
     log = Logger()
+    #: upsd reads at most 512 bytes at a time; a parse error drops the rest of that read
+    read_size = READ_MAX
 
     def __init__(self, state: UpsdState, addr: str) -> None:
+        super().__init__()
         self.state = state
         self.addr = addr
-        self.tokenizer = Tokenizer()
         self.username: str | None = None
         self.password: str | None = None
         self.loginups: str | None = None
@@ -117,8 +119,6 @@ class NetServerProtocol(protocol.Protocol):
         self.verified = False
         self.last_heard = 0.0
         self.closing = False
-        #: set by STARTTLS: the rest of the current read is not to be processed
-        self.tls_switch = False
         #: the plain request line being answered (the key for upsd's answer cache)
         self._request_line: bytes | None = None
         #: the outcome of checking USERNAME/PASSWORD (UpsdState.start_check), None: not yet
@@ -127,7 +127,7 @@ class NetServerProtocol(protocol.Protocol):
         #: came after it, wait (answers stay in order on the connection)
         self.waiting = False
         self._waiting_line: list[str] = []
-        self._replay: list[list[str] | TokenizerError] = []
+        self._replay: list[Item] = []
         #: (whether it goes straight to the tokenizer, bytes): reads to handle after it
         self._backlog: list[tuple[bool, bytes]] = []
         self._lost = False
@@ -155,36 +155,44 @@ class NetServerProtocol(protocol.Protocol):
                 self.closing = True
                 self.transport.loseConnection()  # type: ignore[union-attr]
             return
-        self.tls_switch = False
+        self.discarding = False
         pending = self.tokenizer.take_pending()
         if pending is not None:
             data = self._plain_requests(pending + data if pending else data)
             if not data or self.closing:
                 return
-        self._tokenize(data)
+        self.feed(data)
 
-    def _tokenize(self, data: bytes) -> None:
-        """The tokenizer's path, one 512-byte read at a time (as upsd reads)."""
-        for start in range(0, len(data), READ_MAX):
-            if self.closing:
-                return
-            items = self.tokenizer.feed(data[start : start + READ_MAX])
-            for i, item in enumerate(items):
-                if isinstance(item, TokenizerError):
-                    self.log.info("Parse error on sock: {msg}", msg=item.message)
-                    self.tokenizer.reset()
-                    break
-                self.last_heard = self.state.clock.seconds()
-                self.lineReceived(item)
-                if self.closing:
-                    return
-                if self.tls_switch:
-                    self._drop_after_starttls()
-                    return
-                if self.waiting:
-                    self._hold(items[i + 1 :], data[start + READ_MAX :], tokenizer=True)
-                    return
-        self._check_endless()
+    # --- framing hooks (WordReceiver) -------------------------------------------------
+
+    def stopped(self) -> bool:
+        return self.closing
+
+    def wordsReceived(self, words: list[str]) -> None:
+        self.last_heard = self.state.clock.seconds()
+        self.lineReceived(words)
+
+    def parseError(self, error: TokenizerError) -> bool:
+        # upsd drops the rest of the 512-byte read
+        self.log.info("Parse error on sock: {msg}", msg=error.message)
+        return True
+
+    def interrupted(self, items: list[Item], rest: bytes) -> bool:
+        if self.waiting:
+            self._hold(items, rest, tokenizer=True)
+            return True
+        return False
+
+    def discarded(self) -> None:
+        self._drop_after_starttls()
+
+    def line_limit(self) -> int:
+        return self.state.max_line
+
+    def lineTooLong(self) -> None:
+        self.log.info("{addr}: dropping a client sending an endless line", addr=self.addr)
+        self.closing = True
+        self.transport.loseConnection()  # type: ignore[union-attr]
 
     # --- a request waiting for its password check --------------------------------------
 
@@ -195,9 +203,7 @@ class NetServerProtocol(protocol.Protocol):
         self.transport.pauseProducing()  # type: ignore[union-attr]
         d.addBoth(self._resume)
 
-    def _hold(
-        self, items: list[list[str] | TokenizerError], rest: bytes, tokenizer: bool = False
-    ) -> None:
+    def _hold(self, items: list[Item], rest: bytes, tokenizer: bool = False) -> None:
         """Keep what followed the waiting request, to be handled after it as it would
         have been at once (``tokenizer``: the rest of a read the tokenizer was taking)."""
         self._replay = [self._waiting_line, *items]
@@ -210,22 +216,10 @@ class NetServerProtocol(protocol.Protocol):
         backlog, self._backlog = self._backlog, []
         if self.closing or self._lost:
             return
-        for i, item in enumerate(items):
-            if isinstance(item, TokenizerError):
-                # the rest of that read is dropped, as it would have been at once
-                self.log.info("Parse error on sock: {msg}", msg=item.message)
-                self.tokenizer.reset()
-                break
-            self.lineReceived(item)
-            if self.closing:
-                return
-            if self.tls_switch:
-                self._drop_after_starttls()
-                return
-            if self.waiting:
-                self._replay = [self._waiting_line, *items[i + 1 :]]
+        if not self.deliver(items):
+            if self.waiting:  # waiting again: what came after stays queued, in order
                 self._backlog = backlog
-                return
+            return
         self.transport.resumeProducing()  # type: ignore[union-attr]
         for tokenizer, data in backlog:
             if self.closing:
@@ -233,7 +227,7 @@ class NetServerProtocol(protocol.Protocol):
             if self.waiting:  # waiting again: the rest queue behind, in order
                 self._backlog.append((tokenizer, data))
             elif tokenizer:
-                self._tokenize(data)
+                self.feed(data)
             else:
                 self.dataReceived(data)
 
@@ -288,7 +282,7 @@ class NetServerProtocol(protocol.Protocol):
             if self.waiting:
                 self._hold([], data[pos:])
                 return b""
-            if self.tls_switch:
+            if self.discarding:
                 if pos < len(data):
                     self._drop_after_starttls()
                 return b""
@@ -297,12 +291,6 @@ class NetServerProtocol(protocol.Protocol):
         if out:
             self.transport.write(b"".join(out))  # type: ignore[union-attr]
         return data[pos:]
-
-    def _check_endless(self) -> None:
-        if self.tokenizer.buffered > self.state.max_line:
-            self.log.info("{addr}: dropping a client sending an endless line", addr=self.addr)
-            self.closing = True
-            self.transport.loseConnection()  # type: ignore[union-attr]
 
     def send(self, line: str) -> None:
         self.transport.write(_line_bytes(line))  # type: ignore[union-attr]
@@ -402,8 +390,7 @@ class NetServerProtocol(protocol.Protocol):
         self.ssl = True
         # anything the client sent after STARTTLS, before its handshake, is dropped:
         # it must never be read as plaintext commands
-        self.tls_switch = True
-        self.tokenizer.reset()
+        self.discard()
 
     def cmd_USERNAME(self, args: list[str]) -> None:
         self._auth_needs_tls("USERNAME")

@@ -26,45 +26,16 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from nutwist.config.tokenizer import Tokenizer, TokenizerError
 from nutwist.model.state import UpsState, atoi
-from nutwist.protocols.sock import MAX_LINE, DriverBackend, format_line
+from nutwist.protocols.sock import DriverBackend, DriverClientProtocol
 from nutwist.services.loops import guarded
 
 TrackingCallback = Callable[[str, int], None]
 
 
-class _LinkProtocol(protocol.Protocol):
-    def __init__(self, link: DriverLink) -> None:
-        self.link = link
-        self.tokenizer = Tokenizer()
-
-    def connectionMade(self) -> None:
-        self.link._connected(self)
-
-    def dataReceived(self, data: bytes) -> None:
-        for item in self.tokenizer.feed(data):
-            if isinstance(item, TokenizerError):
-                # NUT's upsd loses such an update too (an unescaped '#' from a C driver)
-                self.link.log.info(
-                    "{ups}: parse error on driver socket: {msg}",
-                    ups=self.link.upsname,
-                    msg=item.message,
-                )
-            elif item:
-                self.link.message(item)
-        if self.tokenizer.buffered > MAX_LINE:
-            self.link.log.warn(
-                "{ups}: driver sent an over-long line; reconnecting", ups=self.link.upsname
-            )
-            self.tokenizer.reset()
-            self.transport.loseConnection()  # type: ignore[union-attr]
-
-    def connectionLost(self, reason: object = None) -> None:
-        self.link._disconnected(self)
-
-    def send(self, words: list[str]) -> None:
-        self.transport.write(format_line(words))  # type: ignore[union-attr]
+def _LinkProtocol(link: DriverLink) -> DriverClientProtocol:
+    """The connecting end of ``link``'s driver socket."""
+    return DriverClientProtocol(link, link.upsname)
 
 
 class DriverLink:
@@ -100,7 +71,7 @@ class DriverLink:
         self.last_ping = 0.0
         #: None until the first check, so start-up logs no spurious change
         self.was_stale: bool | None = None
-        self._proto: _LinkProtocol | None = None
+        self._proto: DriverClientProtocol | None = None
         self._client: ClientService | None = None
         self._checker = LoopingCall(guarded(self.check, f"driver link {upsname} check"))
         self._checker.clock = clock
@@ -148,14 +119,14 @@ class DriverLink:
         self.last_ping = 0.0
         self.state.setinfo("ups.status", "WAIT")
 
-    def _connected(self, proto: _LinkProtocol) -> None:
+    def driver_connected(self, proto: DriverClientProtocol) -> None:
         self._proto = proto
         self._reset()
         self.connected = True
         self.log.info("Connected to UPS [{ups}]: {path}", ups=self.upsname, path=self.socket_path)
         proto.send(["DUMPALL"])
 
-    def _disconnected(self, proto: _LinkProtocol) -> None:
+    def driver_disconnected(self, proto: DriverClientProtocol) -> None:
         if self._proto is proto:
             self._proto = None
             self.connected = False
