@@ -33,14 +33,139 @@ from nutwist.services.loops import guarded
 TrackingCallback = Callable[[str, int], None]
 
 
+class InProcessChannel:
+    """An in-process driver: the link is one of its listeners; SET and INSTCMD are
+    direct calls, with no wire words."""
+
+    def __init__(self, link: DriverLink, driver: DriverBackend) -> None:
+        self.link = link
+        self.driver = driver
+
+    def start(self) -> None:
+        link = self.link
+        link.reset()
+        link.connected = True
+        self.driver.attach(link)
+        for words in self.driver.dump():
+            link.message(words)
+
+    def stop(self) -> Any:
+        self.driver.detach(self.link)
+        self.link.connected = False
+        return None
+
+    def ping(self) -> bool:
+        if not self.link.connected:
+            return False
+        self.link.message(["PONG"])
+        return True
+
+    def setvar(self, var: str, value: str, tracking: str | None) -> bool:
+        if not self.link.connected:
+            return False
+        self.driver.handle_setvar(var, value, tracking)
+        return True
+
+    def instcmd(self, cmd: str, param: str | None, tracking: str | None) -> bool:
+        if not self.link.connected:
+            return False
+        self.driver.handle_instcmd(cmd, param, tracking)
+        return True
+
+
+class SocketChannel:
+    """A driver's unix socket (nutwist's or NUT's C driver): connection and retries
+    live here, in :meth:`start`; words go out with NUT's quoting."""
+
+    def __init__(self, link: DriverLink, socket_path: str, reactor: Any) -> None:
+        self.link = link
+        self.socket_path = socket_path
+        self.reactor = reactor
+        self.proto: DriverClientProtocol | None = None
+        self._client: ClientService | None = None
+
+    def build_protocol(self) -> DriverClientProtocol:
+        return DriverClientProtocol(self, self.link.upsname)
+
+    def start(self) -> None:
+        endpoint = UNIXClientEndpoint(self.reactor, self.socket_path, timeout=5)
+        factory = protocol.Factory.forProtocol(self.build_protocol)
+        factory.noisy = False
+        self._client = ClientService(
+            endpoint,
+            factory,
+            retryPolicy=backoffPolicy(initialDelay=0.5, maxDelay=10.0),
+            clock=self.link.clock,
+        )
+        self._client.startService()
+
+    def stop(self) -> Any:
+        if self._client is not None:
+            client, self._client = self._client, None
+            return client.stopService()
+        return None
+
+    # --- DriverClientListener
+
+    def driver_connected(self, proto: DriverClientProtocol) -> None:
+        self.proto = proto
+        link = self.link
+        link.reset()
+        link.connected = True
+        link.log.info("Connected to UPS [{ups}]: {path}", ups=link.upsname, path=self.socket_path)
+        proto.send(["DUMPALL"])
+
+    def message(self, words: list[str]) -> None:
+        self.link.message(words)
+
+    def driver_disconnected(self, proto: DriverClientProtocol) -> None:
+        if self.proto is proto:
+            self.proto = None
+            link = self.link
+            link.connected = False
+            link.state = UpsState()
+            link.log.warn("Driver for UPS [{ups}] disconnected", ups=link.upsname)
+
+    # --- what the link sends
+
+    def send(self, words: list[str]) -> bool:
+        """Send a message to the driver; False when it is not connected."""
+        if self.proto is None or self.proto.transport is None:
+            return False
+        self.proto.send(words)
+        return True
+
+    def ping(self) -> bool:
+        return self.send(["PING"])
+
+    def setvar(self, var: str, value: str, tracking: str | None) -> bool:
+        words = ["SET", var, value]
+        if tracking is not None:
+            words += ["TRACKING", tracking]
+        return self.send(words)
+
+    def instcmd(self, cmd: str, param: str | None, tracking: str | None) -> bool:
+        words = ["INSTCMD", cmd]
+        if param is not None:
+            words.append(param)
+        if tracking is not None:
+            words += ["TRACKING", tracking]
+        return self.send(words)
+
+
 def _LinkProtocol(link: DriverLink) -> DriverClientProtocol:
     """The connecting end of ``link``'s driver socket."""
-    return DriverClientProtocol(link, link.upsname)
+    assert isinstance(link.channel, SocketChannel)
+    return link.channel.build_protocol()
 
 
 class DriverLink:
     """upsd's cached copy of one driver's state, its freshness (DUMPDONE, DATAOK,
-    MAXAGE) and the PINGs that keep it fresh, plus forwarding SET and INSTCMD."""
+    MAXAGE) and the PINGs that keep it fresh.
+
+    How the driver is reached is its channel's business: :class:`InProcessChannel`
+    or :class:`SocketChannel`; SET and INSTCMD go through it.
+    """
 
     log = Logger()
 
@@ -71,67 +196,34 @@ class DriverLink:
         self.last_ping = 0.0
         #: None until the first check, so start-up logs no spurious change
         self.was_stale: bool | None = None
-        self._proto: DriverClientProtocol | None = None
-        self._client: ClientService | None = None
+        self.channel: InProcessChannel | SocketChannel
+        if driver is not None:
+            self.channel = InProcessChannel(self, driver)
+        else:
+            assert socket_path is not None
+            self.channel = SocketChannel(self, socket_path, self.reactor)
         self._checker = LoopingCall(guarded(self.check, f"driver link {upsname} check"))
         self._checker.clock = clock
 
     # --- lifecycle ---------------------------------------------------------------
 
     def start(self) -> None:
-        if self.driver is not None:
-            self._reset()
-            self.connected = True
-            self.driver.attach(self)
-            for words in self.driver.dump():
-                self.message(words)
-        else:
-            assert self.socket_path is not None
-            endpoint = UNIXClientEndpoint(self.reactor, self.socket_path, timeout=5)
-            factory = protocol.Factory.forProtocol(lambda: _LinkProtocol(self))
-            factory.noisy = False
-            self._client = ClientService(
-                endpoint,
-                factory,
-                retryPolicy=backoffPolicy(initialDelay=0.5, maxDelay=10.0),
-                clock=self.clock,
-            )
-            self._client.startService()
+        self.channel.start()
         self._checker.start(max(0.5, self.maxage / 3), now=False)
 
     def stop(self) -> Any:
         if self._checker.running:
             self._checker.stop()
-        if self.driver is not None:
-            self.driver.detach(self)
-            self.connected = False
-            return None
-        if self._client is not None:
-            client, self._client = self._client, None
-            return client.stopService()
-        return None
+        return self.channel.stop()
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
+        """A (re)connection: flush the copy; ups.status reads WAIT until the dump."""
         self.state = UpsState()
         self.dumpdone = False
         self.data_ok = False
         self.last_heard = self.clock.seconds()
         self.last_ping = 0.0
         self.state.setinfo("ups.status", "WAIT")
-
-    def driver_connected(self, proto: DriverClientProtocol) -> None:
-        self._proto = proto
-        self._reset()
-        self.connected = True
-        self.log.info("Connected to UPS [{ups}]: {path}", ups=self.upsname, path=self.socket_path)
-        proto.send(["DUMPALL"])
-
-    def driver_disconnected(self, proto: DriverClientProtocol) -> None:
-        if self._proto is proto:
-            self._proto = None
-            self.connected = False
-            self.state = UpsState()
-            self.log.warn("Driver for UPS [{ups}] disconnected", ups=self.upsname)
 
     # --- what upsd asks -----------------------------------------------------------
 
@@ -160,45 +252,18 @@ class DriverLink:
                 self.log.info("UPS [{ups}] data is no longer stale", ups=self.upsname)
 
     def send(self, words: list[str]) -> bool:
-        """Forward a message to the driver; False when it is not connected."""
-        if self.driver is not None:
-            if not self.connected:
-                return False
-            self._deliver(words)
-            return True
-        if self._proto is None or self._proto.transport is None:
-            return False
-        self._proto.send(words)
-        return True
-
-    def _deliver(self, words: list[str]) -> None:
-        assert self.driver is not None
-        cmd = words[0]
-        if cmd == "PING":
-            self.message(["PONG"])
-        elif cmd == "SET":
-            tracking = words[4] if len(words) >= 5 and words[3] == "TRACKING" else None
-            self.driver.handle_setvar(words[1], words[2], tracking)
-        elif cmd == "INSTCMD":
-            args = words[1:]
-            tracking = None
-            if len(args) >= 3 and args[-2] == "TRACKING":
-                tracking, args = args[-1], args[:-2]
-            self.driver.handle_instcmd(args[0], args[1] if len(args) > 1 else None, tracking)
+        """A control message to the driver: the link sends only ``PING``."""
+        if words != ["PING"]:
+            raise ValueError(f"not a control message: {words!r}")
+        return self.channel.ping()
 
     def instcmd(self, cmd: str, param: str | None = None, tracking: str | None = None) -> bool:
-        words = ["INSTCMD", cmd]
-        if param is not None:
-            words.append(param)
-        if tracking is not None:
-            words += ["TRACKING", tracking]
-        return self.send(words)
+        """Forward INSTCMD to the driver; False when it is not connected."""
+        return self.channel.instcmd(cmd, param, tracking)
 
     def setvar(self, var: str, value: str, tracking: str | None = None) -> bool:
-        words = ["SET", var, value]
-        if tracking is not None:
-            words += ["TRACKING", tracking]
-        return self.send(words)
+        """Forward SET to the driver; False when it is not connected."""
+        return self.channel.setvar(var, value, tracking)
 
     # --- what the driver says (DriverListener) ---------------------------------------
 
