@@ -37,7 +37,8 @@ class WordReceiver(protocol.Protocol):
     * :meth:`discarded`: called when :meth:`discard` dropped the rest of a read.
     """
 
-    transport: ITransport | None
+    #: set by makeConnection before any data arrives
+    transport: ITransport
 
     #: bytes handed to the tokenizer at a time (0: a read is taken whole)
     read_size = 0

@@ -176,6 +176,28 @@ def _cut(data: bytes, limit: int) -> bytes:
     return data[:end] + (b'"' if closed else b"")
 
 
+class ServerTransport(TypingProtocol):
+    """What upsd's protocol uses of its transport (TCP, with TLS and flow control)."""
+
+    disconnecting: bool
+
+    def write(self, data: bytes) -> None: ...
+
+    def loseConnection(self) -> None: ...
+
+    def abortConnection(self) -> None: ...
+
+    def pauseProducing(self) -> None: ...
+
+    def resumeProducing(self) -> None: ...
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None: ...
+
+    def startTLS(self, contextFactory: Any) -> None: ...  # noqa: N803 (Twisted's name)
+
+    def getPeerCertificate(self) -> Any: ...
+
+
 class NutError(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -184,14 +206,14 @@ class NutError(Exception):
 
 @implementer(IPushProducer)
 class _StopReadingWhenFull:
-    def __init__(self, transport: object) -> None:
+    def __init__(self, transport: ServerTransport) -> None:
         self.transport = transport
 
     def pauseProducing(self) -> None:
-        self.transport.pauseProducing()  # type: ignore[attr-defined]
+        self.transport.pauseProducing()
 
     def resumeProducing(self) -> None:
-        self.transport.resumeProducing()  # type: ignore[attr-defined]
+        self.transport.resumeProducing()
 
     def stopProducing(self) -> None:
         pass
@@ -207,6 +229,8 @@ class NetServerProtocol(WordReceiver):
     """
 
     log = Logger()
+    #: declared as what upsd uses (Twisted declares a bare ITransport, or None)
+    transport: ServerTransport  # type: ignore[assignment]
     #: upsd reads at most 512 bytes at a time; a parse error drops the rest of that read
     read_size = READ_MAX
 
@@ -243,7 +267,7 @@ class NetServerProtocol(WordReceiver):
         self.state.client_connected(self)
         # when our answers back up (a client that does not read), stop reading its
         # requests: memory stays bounded and the idle rule drops it after 60 s
-        self.transport.registerProducer(_StopReadingWhenFull(self.transport), True)  # type: ignore[union-attr]
+        self.transport.registerProducer(_StopReadingWhenFull(self.transport), True)
 
     def connectionLost(self, reason: object = None) -> None:
         self._lost = True
@@ -257,7 +281,7 @@ class NetServerProtocol(WordReceiver):
             if sum(len(b) for _, b in self._backlog) > max(self.state.max_line, BACKLOG_MAX):
                 self.log.info("{addr}: dropping a client flooding a password check", addr=self.addr)
                 self.closing = True
-                self.transport.loseConnection()  # type: ignore[union-attr]
+                self.transport.loseConnection()
             return
         self.discarding = False
         pending = self.tokenizer.take_pending()
@@ -296,7 +320,7 @@ class NetServerProtocol(WordReceiver):
     def lineTooLong(self) -> None:
         self.log.info("{addr}: dropping a client sending an endless line", addr=self.addr)
         self.closing = True
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        self.transport.loseConnection()
 
     # --- a request waiting for its password check --------------------------------------
 
@@ -304,7 +328,7 @@ class NetServerProtocol(WordReceiver):
         """Answer ``words`` once the Deferred ``d`` (a password check) fires."""
         self.waiting = True
         self._waiting_line = words
-        self.transport.pauseProducing()  # type: ignore[union-attr]
+        self.transport.pauseProducing()
         d.addBoth(self._resume)
 
     def _hold(self, items: list[Item], rest: bytes, tokenizer: bool = False) -> None:
@@ -324,7 +348,7 @@ class NetServerProtocol(WordReceiver):
             if self.waiting:  # waiting again: what came after stays queued, in order
                 self._backlog = backlog
             return
-        self.transport.resumeProducing()  # type: ignore[union-attr]
+        self.transport.resumeProducing()
         for tokenizer, data in backlog:
             if self.closing:
                 return
@@ -365,7 +389,7 @@ class NetServerProtocol(WordReceiver):
             if _PLAIN_REQUEST.match(line) is None:
                 break
             if out:
-                self.transport.write(b"".join(out))  # type: ignore[union-attr]
+                self.transport.write(b"".join(out))
                 out = []
             self.last_heard = self.state.clock.seconds()
             self._request_line = line
@@ -384,14 +408,14 @@ class NetServerProtocol(WordReceiver):
         if pos:
             self.last_heard = self.state.clock.seconds()
         if out:
-            self.transport.write(b"".join(out))  # type: ignore[union-attr]
+            self.transport.write(b"".join(out))
         return data[pos:]
 
     def send(self, line: str) -> None:
-        self.transport.write(_line_bytes(line))  # type: ignore[union-attr]
+        self.transport.write(_line_bytes(line))
 
     def send_lines(self, lines: list[str]) -> None:
-        self.transport.write(b"".join(_line_bytes(line) for line in lines))  # type: ignore[union-attr]
+        self.transport.write(b"".join(_line_bytes(line) for line in lines))
 
     # --- dispatch ----------------------------------------------------------------------
 
@@ -433,7 +457,7 @@ class NetServerProtocol(WordReceiver):
         if expected is None:
             return False
         try:
-            cert = self.transport.getPeerCertificate()  # type: ignore[union-attr]
+            cert = self.transport.getPeerCertificate()
         except Exception:
             return False
         if cert is None:
@@ -488,7 +512,7 @@ class NetServerProtocol(WordReceiver):
             return
         if abort:
             self.closing = True
-            self.transport.abortConnection()  # type: ignore[attr-defined]
+            self.transport.abortConnection()
         else:
             self.transport.loseConnection()
 
@@ -535,7 +559,7 @@ class NetServerProtocol(WordReceiver):
         if self.state.tls is None:
             raise NutError("FEATURE-NOT-CONFIGURED")
         self.send("OK STARTTLS")
-        self.transport.startTLS(self.state.tls)  # type: ignore[union-attr]
+        self.transport.startTLS(self.state.tls)
         self.ssl = True
         # anything the client sent after STARTTLS, before its handshake, is dropped:
         # it must never be read as plaintext commands
@@ -578,7 +602,7 @@ class NetServerProtocol(WordReceiver):
             raise NutError("INVALID-ARGUMENT")
         self.send("OK Goodbye")
         self.closing = True
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        self.transport.loseConnection()
 
     def cmd_GET(self, args: list[str]) -> None:
         if args and args[0].upper() == "TRACKING":
@@ -620,7 +644,7 @@ class NetServerProtocol(WordReceiver):
         if sub == "VAR":
             value = self.state.value_of(entry, var)
             answer = _line_bytes(f'VAR {upsname} {name} "{value}"')
-            self.transport.write(answer)  # type: ignore[union-attr]
+            self.transport.write(answer)
             if self._request_line is not None:
                 self.state.remember(self._request_line, entry, answer)
         else:

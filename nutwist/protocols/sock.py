@@ -120,11 +120,11 @@ class DriverServerProtocol(WordReceiver):
 
     def message(self, words: list[str]) -> None:
         if self.broadcast:
-            self.transport.write(format_line(words))  # type: ignore[union-attr]
+            self.transport.write(format_line(words))
 
     def reply(self, words: list[str]) -> None:
         """Send to this peer whatever its broadcast setting (answers, not updates)."""
-        self.transport.write(format_line(words))  # type: ignore[union-attr]
+        self.transport.write(format_line(words))
 
     def wordsReceived(self, words: list[str]) -> None:
         if words:
@@ -144,7 +144,7 @@ class DriverServerProtocol(WordReceiver):
             n=MAX_LINE,
         )
         self.tokenizer.reset()
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        self.transport.loseConnection()
 
     def _bad(self, why: str) -> None:
         self.bad_lines += 1
@@ -152,7 +152,7 @@ class DriverServerProtocol(WordReceiver):
             self.log.warn(
                 "{name}: dropping a socket peer that sends garbage ({why})", name=self.name, why=why
             )
-            self.transport.loseConnection()  # type: ignore[union-attr]
+            self.transport.loseConnection()
 
     def lineReceived(self, words: list[str]) -> None:
         cmd, args = words[0].upper(), words[1:]
@@ -164,7 +164,7 @@ class DriverServerProtocol(WordReceiver):
         handler(args)
 
     def cmd_DUMPALL(self, args: list[str]) -> None:
-        write = self.transport.write  # type: ignore[union-attr]
+        write = self.transport.write
         write(b"".join(format_line(w) for w in self.backend.dump()))
 
     def cmd_PING(self, args: list[str]) -> None:
@@ -177,7 +177,7 @@ class DriverServerProtocol(WordReceiver):
 
     def cmd_LOGOUT(self, args: list[str]) -> None:
         self.reply(["OK", "Goodbye"])
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        self.transport.loseConnection()
 
     def cmd_NOBROADCAST(self, args: list[str]) -> None:
         self.broadcast = False
@@ -241,10 +241,10 @@ class DriverClientProtocol(WordReceiver):
     def lineTooLong(self) -> None:
         self.log.warn("{ups}: driver sent an over-long line; reconnecting", ups=self.name)
         self.tokenizer.reset()
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        self.transport.loseConnection()
 
     def send(self, words: list[str]) -> None:
-        self.transport.write(format_line(words))  # type: ignore[union-attr]
+        self.transport.write(format_line(words))
 
 
 class DriverServerFactory(protocol.Factory):
