@@ -132,12 +132,14 @@ class UpsdState:
             return None
         entry, st, version, fsd, answer = hit
         link = entry.link
+        # DriverLink.is_stale() written out: this runs for every cached request
         if (
             link.state is st
             and st.version == version
             and entry.fsd is fsd
             and link.connected
-            and not link.is_stale()
+            and (link.data_ok or not link.dumpdone)
+            and link.clock.seconds() - link.last_heard <= link.maxage
         ):
             return answer
         return None
