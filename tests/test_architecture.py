@@ -17,8 +17,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "nutwist"
 
@@ -130,8 +128,6 @@ def test_protocols_import_no_higher_layer() -> None:
 
 def test_protocols_import_no_services() -> None:
     bad = offending("nutwist.protocols", ("nutwist.services",))
-    if bad:
-        pytest.skip(f"until the seam-proto branch lands: {'; '.join(bad)}")
     assert bad == []
 
 

@@ -21,6 +21,7 @@ from OpenSSL import SSL
 from service_identity import VerificationError
 from twisted.internet import defer, protocol
 from twisted.internet.interfaces import IDelayedCall, IHandshakeListener, IReactorTime
+from twisted.protocols import basic
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -91,7 +92,7 @@ def _same(words: list[str], query: list[str]) -> bool:
 
 
 @implementer(IHandshakeListener)
-class NutClient(protocol.Protocol):
+class NutClient(basic.LineOnlyReceiver):
     """One connection to upsd.
 
     ``timeout`` (seconds, None for none) bounds every request; when it passes, the
@@ -99,10 +100,15 @@ class NutClient(protocol.Protocol):
     dropped, since later answers could no longer be matched.
     """
 
+    delimiter = b"\n"
+    #: a longer reply line (or unfinished line) fails every request and hangs up
+    MAX_LENGTH = MAX_LINE
+
     def __init__(self, clock: IReactorTime | None = None, timeout: float | None = None) -> None:
         self.clock = clock
         self.timeout = timeout
-        self._buf = b""
+        #: set by ``OK STARTTLS``: the rest of the read came in clear and is dropped
+        self._discarding = False
         self._pending: deque[_Request] = deque()
         self._lost = False
         self.connected_d: defer.Deferred[NutClient] = defer.Deferred()
@@ -117,18 +123,17 @@ class NutClient(protocol.Protocol):
         self.connected_d.callback(self)
 
     def dataReceived(self, data: bytes) -> None:
-        self._buf += data
-        while True:
-            nl = self._buf.find(b"\n")
-            if nl < 0:
-                break
-            line, self._buf = self._buf[:nl], self._buf[nl + 1 :]
-            self._line(line.decode("ascii", "replace"))
-            if self._lost:
-                return
-        if len(self._buf) > MAX_LINE:
-            self._fail_all(errors.ProtocolError("answer line too long"))
-            self.transport.loseConnection()  # type: ignore[union-attr]
+        self._discarding = False
+        super().dataReceived(data)
+
+    def lineReceived(self, line: bytes) -> None:
+        if self._lost or self._discarding:
+            return
+        self._line(line.decode("ascii", "replace"))
+
+    def lineLengthExceeded(self, line: bytes) -> None:
+        self._fail_all(errors.ProtocolError("answer line too long"))
+        self.transport.loseConnection()  # type: ignore[union-attr]
 
     def handshakeCompleted(self) -> None:
         if self._handshake is not None and not self._handshake.called:
@@ -211,7 +216,8 @@ class NutClient(protocol.Protocol):
                 # anything after OK STARTTLS that came in clear is not the server's to vouch
                 # for (an attacker's answer, or the start of one): the server's next bytes
                 # are its TLS handshake, and answers are read only from inside TLS
-                self._buf = b""
+                self._buffer = b""
+                self._discarding = True
             req.deferred.callback(result)
 
     def _answer(self, req: _Request, line: str) -> tuple[bool, Any]:

@@ -405,6 +405,17 @@ def encode(value: str) -> str:
     return value.translate(_ESCAPE_TABLE)
 
 
+def unescape(enc: str) -> str:
+    """Undo :func:`encode`: drop each escaping backslash (a trailing one is dropped too)."""
+    if "\\" not in enc:
+        return enc
+    out = []
+    it = iter(enc)
+    for c in it:
+        out.append(next(it, "") if c == "\\" else c)
+    return "".join(out)
+
+
 def quote(value: str) -> str:
     """``"<encoded value>"``: a single word that tokenizes back to ``value``."""
     return '"' + value.translate(_ESCAPE_TABLE) + '"'

@@ -30,7 +30,7 @@ import string
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 
-from nutwist.config.tokenizer import encode
+from nutwist.config.tokenizer import encode, unescape
 
 
 class Flag(enum.IntFlag):
@@ -75,17 +75,6 @@ def _escape(raw: str) -> str:
         if run % 2:
             enc = enc[:-1]
     return enc
-
-
-def _unescape(enc: str) -> str:
-    """Undo pconf_encode: drop each escaping backslash."""
-    if "\\" not in enc:
-        return enc
-    out = []
-    it = iter(enc)
-    for c in it:
-        out.append(next(it, "") if c == "\\" else c)
-    return "".join(out)
 
 
 class Variable:
@@ -379,7 +368,7 @@ class UpsState:
             n = v.name
             out.append(["SETINFO", n, v.raw])
             for e in v.enums or ():
-                out.append(["ADDENUM", n, _unescape(e)])
+                out.append(["ADDENUM", n, unescape(e)])
             for lo, hi in v.ranges or ():
                 out.append(["ADDRANGE", n, str(lo), str(hi)])
             if v.aux:

@@ -23,7 +23,8 @@ from typing import Protocol as TypingProtocol
 from twisted.internet import protocol
 from twisted.logger import Logger
 
-from nutwist.config.tokenizer import Tokenizer, TokenizerError, encode
+from nutwist.config.tokenizer import TokenizerError, encode
+from nutwist.protocols.framing import WordReceiver
 
 #: Words that are sent as a quoted value (the word at that index).
 _QUOTED_ARG = {"SETINFO": 2, "ADDENUM": 2, "DELENUM": 2, "SET": 2}
@@ -94,15 +95,16 @@ class DriverListener(TypingProtocol):
     def message(self, words: list[str]) -> None: ...
 
 
-class DriverServerProtocol(protocol.Protocol):
+class DriverServerProtocol(WordReceiver):
     """The driver's end of one socket connection."""
 
     log = Logger()
+    max_line = MAX_LINE
 
     def __init__(self, backend: DriverBackend, name: str = "driver") -> None:
+        super().__init__()
         self.backend = backend
         self.name = name
-        self.tokenizer = Tokenizer()
         self.broadcast = True
         self.bad_lines = 0
         self.attached = False
@@ -118,28 +120,31 @@ class DriverServerProtocol(protocol.Protocol):
 
     def message(self, words: list[str]) -> None:
         if self.broadcast:
-            self.transport.write(format_line(words))  # type: ignore[union-attr]
+            self.transport.write(format_line(words))
 
     def reply(self, words: list[str]) -> None:
         """Send to this peer whatever its broadcast setting (answers, not updates)."""
-        self.transport.write(format_line(words))  # type: ignore[union-attr]
+        self.transport.write(format_line(words))
 
-    def dataReceived(self, data: bytes) -> None:
-        for item in self.tokenizer.feed(data):
-            if isinstance(item, TokenizerError):
-                self._bad(f"parse error: {item.message}")
-            elif item:
-                self.lineReceived(item)
-            if self.transport is None or getattr(self.transport, "disconnecting", False):
-                return
-        if self.tokenizer.buffered > MAX_LINE:
-            self.log.warn(
-                "{name}: dropping a socket peer: line longer than {n} bytes",
-                name=self.name,
-                n=MAX_LINE,
-            )
-            self.tokenizer.reset()
-            self.transport.loseConnection()  # type: ignore[union-attr]
+    def wordsReceived(self, words: list[str]) -> None:
+        if words:
+            self.lineReceived(words)
+
+    def parseError(self, error: TokenizerError) -> bool:
+        self._bad(f"parse error: {error.message}")
+        return False
+
+    def stopped(self) -> bool:
+        return self.transport is None or bool(getattr(self.transport, "disconnecting", False))
+
+    def lineTooLong(self) -> None:
+        self.log.warn(
+            "{name}: dropping a socket peer: line longer than {n} bytes",
+            name=self.name,
+            n=MAX_LINE,
+        )
+        self.tokenizer.reset()
+        self.transport.loseConnection()
 
     def _bad(self, why: str) -> None:
         self.bad_lines += 1
@@ -147,7 +152,7 @@ class DriverServerProtocol(protocol.Protocol):
             self.log.warn(
                 "{name}: dropping a socket peer that sends garbage ({why})", name=self.name, why=why
             )
-            self.transport.loseConnection()  # type: ignore[union-attr]
+            self.transport.loseConnection()
 
     def lineReceived(self, words: list[str]) -> None:
         cmd, args = words[0].upper(), words[1:]
@@ -159,7 +164,7 @@ class DriverServerProtocol(protocol.Protocol):
         handler(args)
 
     def cmd_DUMPALL(self, args: list[str]) -> None:
-        write = self.transport.write  # type: ignore[union-attr]
+        write = self.transport.write
         write(b"".join(format_line(w) for w in self.backend.dump()))
 
     def cmd_PING(self, args: list[str]) -> None:
@@ -172,7 +177,7 @@ class DriverServerProtocol(protocol.Protocol):
 
     def cmd_LOGOUT(self, args: list[str]) -> None:
         self.reply(["OK", "Goodbye"])
-        self.transport.loseConnection()  # type: ignore[union-attr]
+        self.transport.loseConnection()
 
     def cmd_NOBROADCAST(self, args: list[str]) -> None:
         self.broadcast = False
@@ -193,6 +198,53 @@ class DriverServerProtocol(protocol.Protocol):
             self._bad("malformed SET")
             return
         self.backend.handle_setvar(*parsed)
+
+
+class DriverClientListener(TypingProtocol):
+    """What the connecting end of a driver socket reports to (upsd's link to a driver)."""
+
+    def driver_connected(self, proto: DriverClientProtocol) -> None: ...
+
+    def message(self, words: list[str]) -> None: ...
+
+    def driver_disconnected(self, proto: DriverClientProtocol) -> None: ...
+
+
+class DriverClientProtocol(WordReceiver):
+    """The connecting end of a driver socket: words from the driver go to its listener."""
+
+    log = Logger()
+    max_line = MAX_LINE
+
+    def __init__(self, listener: DriverClientListener, name: str) -> None:
+        super().__init__()
+        self.listener = listener
+        self.name = name
+
+    def connectionMade(self) -> None:
+        self.listener.driver_connected(self)
+
+    def connectionLost(self, reason: object = None) -> None:
+        self.listener.driver_disconnected(self)
+
+    def wordsReceived(self, words: list[str]) -> None:
+        if words:
+            self.listener.message(words)
+
+    def parseError(self, error: TokenizerError) -> bool:
+        # NUT's upsd loses such an update too (an unescaped '#' from a C driver)
+        self.log.info(
+            "{ups}: parse error on driver socket: {msg}", ups=self.name, msg=error.message
+        )
+        return False
+
+    def lineTooLong(self) -> None:
+        self.log.warn("{ups}: driver sent an over-long line; reconnecting", ups=self.name)
+        self.tokenizer.reset()
+        self.transport.loseConnection()
+
+    def send(self, words: list[str]) -> None:
+        self.transport.write(format_line(words))
 
 
 class DriverServerFactory(protocol.Factory):

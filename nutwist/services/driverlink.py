@@ -25,13 +25,12 @@ from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import protocol
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IReactorSocket, IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from nutwist.config.tokenizer import Tokenizer, TokenizerError
 from nutwist.model.state import UpsState, atoi
-from nutwist.protocols.sock import MAX_LINE, DriverBackend, format_line
+from nutwist.protocols.sock import DriverBackend, DriverClientProtocol
 from nutwist.services.loops import guarded
 
 TrackingCallback = Callable[[str, int], None]
@@ -43,40 +42,200 @@ RETRY_FIRST = 0.5
 RETRY_MAX = 2.0
 
 
-class _LinkProtocol(protocol.Protocol):
-    def __init__(self, link: DriverLink) -> None:
+class InProcessChannel:
+    """An in-process driver: the link is one of its listeners; SET and INSTCMD are
+    direct calls, with no wire words."""
+
+    def __init__(self, link: DriverLink, driver: DriverBackend) -> None:
         self.link = link
-        self.tokenizer = Tokenizer()
+        self.driver = driver
 
-    def connectionMade(self) -> None:
-        self.link._connected(self)
+    def start(self) -> None:
+        link = self.link
+        link.reset()
+        link.connected = True
+        self.driver.attach(link)
+        for words in self.driver.dump():
+            link.message(words)
 
-    def dataReceived(self, data: bytes) -> None:
-        for item in self.tokenizer.feed(data):
-            if isinstance(item, TokenizerError):
-                # NUT's upsd loses such an update too (an unescaped '#' from a C driver)
-                self.link.log.info(
-                    "{ups}: parse error on driver socket: {msg}",
-                    ups=self.link.upsname,
-                    msg=item.message,
-                )
-            elif item:
-                self.link.message(item)
-        if self.tokenizer.buffered > MAX_LINE:
-            self.link.log.warn(
-                "{ups}: driver sent an over-long line; reconnecting", ups=self.link.upsname
+    def stop(self) -> Any:
+        self.driver.detach(self.link)
+        self.link.connected = False
+        return None
+
+    def ping(self) -> bool:
+        if not self.link.connected:
+            return False
+        self.link.message(["PONG"])
+        return True
+
+    def setvar(self, var: str, value: str, tracking: str | None) -> bool:
+        if not self.link.connected:
+            return False
+        self.driver.handle_setvar(var, value, tracking)
+        return True
+
+    def instcmd(self, cmd: str, param: str | None, tracking: str | None) -> bool:
+        if not self.link.connected:
+            return False
+        self.driver.handle_instcmd(cmd, param, tracking)
+        return True
+
+
+class _AdoptFactory(protocol.ServerFactory):
+    """Hands an adopted, already connected driver socket its protocol."""
+
+    noisy = False
+
+    def __init__(self, channel: SocketChannel) -> None:
+        self.channel = channel
+
+    def buildProtocol(self, addr: Any) -> DriverClientProtocol:
+        return self.channel.build_protocol()
+
+
+class SocketChannel:
+    """A driver's unix socket (nutwist's or NUT's C driver): connection and retries
+    live here; words go out with NUT's quoting.
+
+    Each attempt is one ``connect()``, as NUT's sstate_connect: a refusal is logged
+    in NUT's words (at most every five minutes) and retried within 2 s.
+    """
+
+    def __init__(self, link: DriverLink, socket_path: str, reactor: Any) -> None:
+        self.link = link
+        self.socket_path = socket_path
+        self.reactor = reactor
+        self.proto: DriverClientProtocol | None = None
+        self._running = False
+        self._retry: Any = None
+        self._delay = RETRY_FIRST
+        self._last_complaint: float | None = None
+
+    def build_protocol(self) -> DriverClientProtocol:
+        return DriverClientProtocol(self, self.link.upsname)
+
+    def start(self) -> None:
+        self._running = True
+        self._retry = self.link.clock.callLater(0, self._connect)
+
+    def stop(self) -> Any:
+        self._running = False
+        if self._retry is not None and self._retry.active():
+            self._retry.cancel()
+        self._retry = None
+        proto = self.proto
+        if proto is not None and proto.transport is not None:
+            proto.transport.loseConnection()
+        return None
+
+    def _connect(self) -> None:
+        self._retry = None
+        if not self._running or self.proto is not None:
+            return
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.setblocking(False)
+        try:
+            s.connect(self.socket_path)
+        except OSError as e:
+            s.close()
+            self._connect_failed(e)
+            return
+        reactor: IReactorSocket = self.reactor
+        try:
+            reactor.adoptStreamConnection(s.fileno(), socket.AF_UNIX, _AdoptFactory(self))
+        except OSError as e:
+            self._connect_failed(e)
+        finally:
+            s.close()  # the reactor holds its own copy of the descriptor
+        self._delay = RETRY_FIRST
+
+    def _connect_failed(self, e: OSError) -> None:
+        link = self.link
+        now = link.clock.seconds()
+        if self._last_complaint is None or now - self._last_complaint >= CONNFAIL_INTERVAL:
+            self._last_complaint = now
+            reason = os.strerror(e.errno) if e.errno else str(e)
+            if e.errno in (errno.EAGAIN, errno.EINPROGRESS):
+                reason = os.strerror(errno.EAGAIN)
+            link.log.error(
+                "Can't connect to UPS [{ups}] ({fn}): {reason}",
+                ups=link.upsname,
+                fn=os.path.basename(self.socket_path),
+                reason=reason,
             )
-            self.tokenizer.reset()
-            self.transport.loseConnection()  # type: ignore[union-attr]
+        self._schedule_retry()
 
-    def connectionLost(self, reason: object = None) -> None:
-        self.link._disconnected(self)
+    def _schedule_retry(self) -> None:
+        if not self._running or self._retry is not None:
+            return
+        delay, self._delay = self._delay, min(self._delay * 2, RETRY_MAX)
+        self._retry = self.link.clock.callLater(delay, self._connect)
 
-    def send(self, words: list[str]) -> None:
-        self.transport.write(format_line(words))  # type: ignore[union-attr]
+    # --- DriverClientListener
+
+    def driver_connected(self, proto: DriverClientProtocol) -> None:
+        self.proto = proto
+        link = self.link
+        link.reset()
+        link.connected = True
+        link.log.info("Connected to UPS [{ups}]: {path}", ups=link.upsname, path=self.socket_path)
+        proto.send(["DUMPALL"])
+
+    def message(self, words: list[str]) -> None:
+        self.link.message(words)
+
+    def driver_disconnected(self, proto: DriverClientProtocol) -> None:
+        if self.proto is proto:
+            self.proto = None
+            link = self.link
+            link.connected = False
+            link.state = UpsState()
+            if self._running:
+                link.log.warn("Driver for UPS [{ups}] disconnected", ups=link.upsname)
+                self._schedule_retry()
+
+    # --- what the link sends
+
+    def send(self, words: list[str]) -> bool:
+        """Send a message to the driver; False when it is not connected."""
+        if self.proto is None or self.proto.transport is None:
+            return False
+        self.proto.send(words)
+        return True
+
+    def ping(self) -> bool:
+        return self.send(["PING"])
+
+    def setvar(self, var: str, value: str, tracking: str | None) -> bool:
+        words = ["SET", var, value]
+        if tracking is not None:
+            words += ["TRACKING", tracking]
+        return self.send(words)
+
+    def instcmd(self, cmd: str, param: str | None, tracking: str | None) -> bool:
+        words = ["INSTCMD", cmd]
+        if param is not None:
+            words.append(param)
+        if tracking is not None:
+            words += ["TRACKING", tracking]
+        return self.send(words)
+
+
+def _LinkProtocol(link: DriverLink) -> DriverClientProtocol:
+    """The connecting end of ``link``'s driver socket."""
+    assert isinstance(link.channel, SocketChannel)
+    return link.channel.build_protocol()
 
 
 class DriverLink:
+    """upsd's cached copy of one driver's state, its freshness (DUMPDONE, DATAOK,
+    MAXAGE) and the PINGs that keep it fresh.
+
+    How the driver is reached is its channel's business: :class:`InProcessChannel`
+    or :class:`SocketChannel`; SET and INSTCMD go through it.
+    """
+
     log = Logger()
 
     def __init__(
@@ -106,112 +265,34 @@ class DriverLink:
         self.last_ping = 0.0
         #: None until the first check, so start-up logs no spurious change
         self.was_stale: bool | None = None
-        self._proto: _LinkProtocol | None = None
-        self._running = False
-        self._retry: Any = None
-        self._delay = RETRY_FIRST
-        self._last_complaint: float | None = None
+        self.channel: InProcessChannel | SocketChannel
+        if driver is not None:
+            self.channel = InProcessChannel(self, driver)
+        else:
+            assert socket_path is not None
+            self.channel = SocketChannel(self, socket_path, self.reactor)
         self._checker = LoopingCall(guarded(self.check, f"driver link {upsname} check"))
         self._checker.clock = clock
 
     # --- lifecycle ---------------------------------------------------------------
 
     def start(self) -> None:
-        if self.driver is not None:
-            self._reset()
-            self.connected = True
-            self.driver.attach(self)
-            for words in self.driver.dump():
-                self.message(words)
-        else:
-            self._running = True
-            self._retry = self.clock.callLater(0, self._connect)
+        self.channel.start()
         self._checker.start(max(0.5, self.maxage / 3), now=False)
 
     def stop(self) -> Any:
         if self._checker.running:
             self._checker.stop()
-        if self.driver is not None:
-            self.driver.detach(self)
-            self.connected = False
-            return None
-        self._running = False
-        if self._retry is not None and self._retry.active():
-            self._retry.cancel()
-        self._retry = None
-        proto = self._proto
-        if proto is not None and proto.transport is not None:
-            proto.transport.loseConnection()
-        return None
+        return self.channel.stop()
 
-    def _connect(self) -> None:
-        """One attempt, as NUT's sstate_connect: connect() now, or say why not."""
-        self._retry = None
-        if not self._running or self._proto is not None:
-            return
-        assert self.socket_path is not None
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.setblocking(False)
-        try:
-            s.connect(self.socket_path)
-        except OSError as e:
-            s.close()
-            self._connect_failed(e)
-            return
-        factory = protocol.Factory.forProtocol(lambda: _LinkProtocol(self))
-        factory.noisy = False
-        try:
-            self.reactor.adoptStreamConnection(s.fileno(), socket.AF_UNIX, factory)  # type: ignore[union-attr]
-        except OSError as e:
-            self._connect_failed(e)
-        finally:
-            s.close()  # the reactor holds its own copy of the descriptor
-        self._delay = RETRY_FIRST
-
-    def _connect_failed(self, e: OSError) -> None:
-        now = self.clock.seconds()
-        if self._last_complaint is None or now - self._last_complaint >= CONNFAIL_INTERVAL:
-            self._last_complaint = now
-            reason = os.strerror(e.errno) if e.errno else str(e)
-            if e.errno in (errno.EAGAIN, errno.EINPROGRESS):
-                reason = os.strerror(errno.EAGAIN)
-            self.log.error(
-                "Can't connect to UPS [{ups}] ({fn}): {reason}",
-                ups=self.upsname,
-                fn=os.path.basename(self.socket_path or ""),
-                reason=reason,
-            )
-        self._schedule_retry()
-
-    def _schedule_retry(self) -> None:
-        if not self._running or self._retry is not None:
-            return
-        delay, self._delay = self._delay, min(self._delay * 2, RETRY_MAX)
-        self._retry = self.clock.callLater(delay, self._connect)
-
-    def _reset(self) -> None:
+    def reset(self) -> None:
+        """A (re)connection: flush the copy; ups.status reads WAIT until the dump."""
         self.state = UpsState()
         self.dumpdone = False
         self.data_ok = False
         self.last_heard = self.clock.seconds()
         self.last_ping = 0.0
         self.state.setinfo("ups.status", "WAIT")
-
-    def _connected(self, proto: _LinkProtocol) -> None:
-        self._proto = proto
-        self._reset()
-        self.connected = True
-        self.log.info("Connected to UPS [{ups}]: {path}", ups=self.upsname, path=self.socket_path)
-        proto.send(["DUMPALL"])
-
-    def _disconnected(self, proto: _LinkProtocol) -> None:
-        if self._proto is proto:
-            self._proto = None
-            self.connected = False
-            self.state = UpsState()
-            if self._running:
-                self.log.warn("Driver for UPS [{ups}] disconnected", ups=self.upsname)
-                self._schedule_retry()
 
     # --- what upsd asks -----------------------------------------------------------
 
@@ -240,45 +321,18 @@ class DriverLink:
                 self.log.info("UPS [{ups}] data is no longer stale", ups=self.upsname)
 
     def send(self, words: list[str]) -> bool:
-        """Forward a message to the driver; False when it is not connected."""
-        if self.driver is not None:
-            if not self.connected:
-                return False
-            self._deliver(words)
-            return True
-        if self._proto is None or self._proto.transport is None:
-            return False
-        self._proto.send(words)
-        return True
-
-    def _deliver(self, words: list[str]) -> None:
-        assert self.driver is not None
-        cmd = words[0]
-        if cmd == "PING":
-            self.message(["PONG"])
-        elif cmd == "SET":
-            tracking = words[4] if len(words) >= 5 and words[3] == "TRACKING" else None
-            self.driver.handle_setvar(words[1], words[2], tracking)
-        elif cmd == "INSTCMD":
-            args = words[1:]
-            tracking = None
-            if len(args) >= 3 and args[-2] == "TRACKING":
-                tracking, args = args[-1], args[:-2]
-            self.driver.handle_instcmd(args[0], args[1] if len(args) > 1 else None, tracking)
+        """A control message to the driver: the link sends only ``PING``."""
+        if words != ["PING"]:
+            raise ValueError(f"not a control message: {words!r}")
+        return self.channel.ping()
 
     def instcmd(self, cmd: str, param: str | None = None, tracking: str | None = None) -> bool:
-        words = ["INSTCMD", cmd]
-        if param is not None:
-            words.append(param)
-        if tracking is not None:
-            words += ["TRACKING", tracking]
-        return self.send(words)
+        """Forward INSTCMD to the driver; False when it is not connected."""
+        return self.channel.instcmd(cmd, param, tracking)
 
     def setvar(self, var: str, value: str, tracking: str | None = None) -> bool:
-        words = ["SET", var, value]
-        if tracking is not None:
-            words += ["TRACKING", tracking]
-        return self.send(words)
+        """Forward SET to the driver; False when it is not connected."""
+        return self.channel.setvar(var, value, tracking)
 
     # --- what the driver says (DriverListener) ---------------------------------------
 

@@ -14,6 +14,7 @@ import socket
 import stat
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,7 @@ from nutwist.config.users import UsersConf
 from nutwist.model import cmdvartab
 from nutwist.model.state import Variable
 from nutwist.paths import DEFAULT_DATAPATH, socket_name
-from nutwist.protocols.net import NetServerProtocol
+from nutwist.protocols.net import AUTH_BAD, AUTH_OK, AUTH_THROTTLED, NetServerProtocol, Ups
 from nutwist.services.driverlink import DriverLink
 from nutwist.services.loops import guarded
 from nutwist.services.writethrough import listen_tcp
@@ -44,8 +45,6 @@ SERVER_INFO = (
     "http://www.networkupstools.org/"
 )
 IDLE_TIMEOUT = 60
-#: outcomes of a password check (NetServerProtocol.auth)
-AUTH_OK, AUTH_BAD, AUTH_THROTTLED = "ok", "bad", "throttled"
 #: (user, address) pairs whose failed checks are remembered (the oldest are forgotten)
 FAILURES_MAX = 4096
 #: pairs that logged in, remembered (only valid pairs get in: the bound is generous)
@@ -75,6 +74,13 @@ class UpsEntry:
 
 @dataclass
 class UpsdState:
+    """What upsd's connections share: the UPSes, users, ACL, tracking table, login
+    throttling, the answer cache and the list of connected clients.
+
+    Each connection's protocol asks it everything that is not the connection's own:
+    it implements :class:`nutwist.protocols.net.UpsdBackend`.
+    """
+
     clock: IReactorTime
     conf: UpsdConf
     users: UsersConf
@@ -94,7 +100,7 @@ class UpsdState:
     log: Any = field(default_factory=Logger)
     #: request line -> (entry, its state, state version, FSD latch, answer bytes):
     #: pollers ask the same GET VAR over and over; an answer is reused only while
-    #: nothing it depends on has changed (see NetServerProtocol.dataReceived)
+    #: nothing it depends on has changed (see :meth:`cached_answer`)
     answers: dict[bytes, tuple[UpsEntry, Any, int, bool, bytes]] = field(default_factory=dict)
     #: the TLS context factory for STARTTLS (None: ERR FEATURE-NOT-CONFIGURED)
     tls: Any = None
@@ -118,12 +124,83 @@ class UpsdState:
         del self.ups[name.lower()]
         self.answers.clear()
 
-    def remember(self, line: bytes, entry: UpsEntry, answer: bytes) -> None:
+    def cached_answer(self, line: bytes) -> bytes | None:
+        """The GET VAR answer kept for ``line``, while its UPS data, FSD latch and
+        freshness are unchanged (upsd's fast path: keep this cheap)."""
+        hit = self.answers.get(line)
+        if hit is None:
+            return None
+        entry, st, version, fsd, answer = hit
+        link = entry.link
+        # DriverLink.is_stale() written out: this runs for every cached request
+        if (
+            link.state is st
+            and st.version == version
+            and entry.fsd is fsd
+            and link.connected
+            and (link.data_ok or not link.dumpdone)
+            and link.clock.seconds() - link.last_heard <= link.maxage
+        ):
+            return answer
+        return None
+
+    def remember(self, line: bytes, ups: Ups, answer: bytes) -> None:
         """Keep a GET VAR answer for the same request line while its data holds."""
+        entry = self._ups(ups)
         if len(self.answers) >= ANSWER_CACHE_MAX:
             self.answers.clear()
         st = entry.link.state
         self.answers[line] = (entry, st, st.version, entry.fsd, answer)
+
+    @staticmethod
+    def _ups(ups: Ups) -> UpsEntry:
+        assert isinstance(ups, UpsEntry)
+        return ups
+
+    def unavailable(self, ups: Ups) -> str | None:
+        link = self._ups(ups).link
+        if not link.connected:
+            return "DRIVER-NOT-CONNECTED"
+        if link.is_stale():
+            return "DATA-STALE"
+        return None
+
+    def variable(self, ups: Ups, name: str) -> Variable | None:
+        return self._ups(ups).link.state.get(name)
+
+    def variables(self, ups: Ups) -> Iterable[Variable]:
+        return iter(self._ups(ups).link.state)
+
+    def value_of(self, ups: Ups, var: Variable) -> str:
+        entry = self._ups(ups)
+        return entry.status_value(var) if var.name.lower() == "ups.status" else var.value
+
+    def type_words(self, ups: Ups, name: str) -> str | None:
+        return self._ups(ups).link.state.type_words(name)
+
+    def commands(self, ups: Ups) -> Sequence[str]:
+        return self._ups(ups).link.state.commands()
+
+    def has_command(self, ups: Ups, cmd: str) -> bool:
+        return self._ups(ups).link.state.getcmd(cmd) is not None
+
+    def describe_var(self, name: str) -> str:
+        return self.descriptions.var(name)
+
+    def describe_cmd(self, name: str) -> str:
+        return self.descriptions.cmd(name)
+
+    def logged_in(self, ups: Ups) -> None:
+        self._ups(ups).numlogins += 1
+
+    def set_fsd(self, ups: Ups) -> None:
+        self._ups(ups).fsd = True
+
+    def setvar(self, ups: Ups, name: str, value: str, tracking: str | None) -> bool:
+        return self._ups(ups).link.setvar(name, value, tracking)
+
+    def instcmd(self, ups: Ups, cmd: str, param: str | None, tracking: str | None) -> bool:
+        return self._ups(ups).link.instcmd(cmd, param, tracking)
 
     @property
     def server_info(self) -> str:
@@ -150,31 +227,10 @@ class UpsdState:
             if entry is not None and entry.numlogins > 0:
                 entry.numlogins -= 1
 
-    def clients_of(self, entry: UpsEntry) -> list[NetServerProtocol]:
-        return [c for c in self.clients if c.loginups == entry.name]
+    def clients_of(self, ups: Ups) -> list[NetServerProtocol]:
+        return [c for c in self.clients if c.loginups == ups.name]
 
     # --- users -------------------------------------------------------------------------
-
-    def check_password(self, client: NetServerProtocol) -> bool:
-        """The client's USERNAME/PASSWORD match upsd.users, with login throttling.
-
-        The check itself is settled beforehand by :meth:`start_check` (the protocol
-        calls it before every command that needs it); this only reads its outcome.
-        """
-        if client.verified:
-            return True
-        if client.password is None and client.username and client.certificate_is(client.username):
-            client.verified = True
-            return True
-        if client.auth is None:
-            self.start_check(client, inline=True)
-        outcome = client.auth
-        if outcome == AUTH_OK:
-            client.verified = True
-            return True
-        if outcome == AUTH_THROTTLED:
-            client.auth = None  # asked again at the next command
-        return False
 
     def _entry(self, username: str) -> tuple[str, bool]:
         """What a password for ``username`` is checked against, and whether it can match.
@@ -187,66 +243,62 @@ class UpsdState:
             return self.users.dummy_password(), False
         return user.password, user.password_error is None
 
-    def start_check(self, client: NetServerProtocol, inline: bool = False) -> Any:
-        """Settle ``client.auth`` for its USERNAME/PASSWORD: now when that is cheap, else
-        start the scrypt run on the verifier's threads and return its Deferred.
+    def check_password(self, username: str, given: str, addr: str, inline: bool = False) -> Any:
+        """The outcome (AUTH_OK, AUTH_BAD, AUTH_THROTTLED) of checking ``given`` for
+        ``username`` from ``addr``: now when that is cheap (or ``inline``), else a
+        Deferred of the scrypt run on the verifier's threads, firing with the outcome
+        (None: upsd.users was reloaded meanwhile, check again).
 
         A pair that logged in before against the same entry always passes (a lock never
         shuts out upsmon's valid login); otherwise a locked (user, address), or a full
         verifier queue, gets the throttle's answer without any check.
         """
-        if client.verified or client.auth is not None or client.password is None:
-            return None
-        username, given = client.username or "", client.password
         stored, real = self._entry(username)
         if real and auth.pair_key(username, stored, given) in self.known_good:
-            client.auth = AUTH_OK
-            return None
-        key = (username, client.addr)
+            return AUTH_OK
+        key = (username, addr)
         locked = self.locked_until.get(key)
         if locked is not None and self.clock.seconds() < locked:
-            client.auth = AUTH_THROTTLED
-            return None
+            return AUTH_THROTTLED
         users = self.users
         if inline or self.verifier is None or not auth.costly(stored):
-            self._settle(client, users, key, stored, real, auth.verify_password(stored, given))
-            return None
+            return self._settle(
+                users, key, stored, real, given, auth.verify_password(stored, given)
+            )
         d = self.verifier.verify(stored, given)
         if d is None:
             self.log.warn(
                 "login throttling: {n} password checks already waiting; refusing {user}@{addr}",
-                n=self.verifier.max_pending, user=username, addr=client.addr,
+                n=self.verifier.max_pending, user=username, addr=addr,
             )  # fmt: skip
-            client.auth = AUTH_THROTTLED
-            return None
+            return AUTH_THROTTLED
 
-        def failed(f: Any) -> None:
+        def failed(f: Any) -> str:
             self.log.failure("password check failed", f)
-            client.auth = AUTH_THROTTLED
+            return AUTH_THROTTLED
 
-        d.addCallbacks(lambda ok: self._settle(client, users, key, stored, real, ok), failed)
+        d.addCallbacks(lambda ok: self._settle(users, key, stored, real, given, ok), failed)
         return d
 
     def _settle(
         self,
-        client: NetServerProtocol,
         users: UsersConf,
         key: tuple[str, str],
         stored: str,
         real: bool,
+        given: str,
         ok: bool,
-    ) -> None:
+    ) -> str | None:
         if users is not self.users:
-            return  # upsd.users was reloaded meanwhile: the client is checked again
+            return None  # upsd.users was reloaded meanwhile: the client is checked again
         if ok and real:
-            client.auth = AUTH_OK
             if len(self.known_good) >= KNOWN_GOOD_MAX:
                 self.known_good.clear()
-            self.known_good.add(auth.pair_key(key[0], stored, client.password or ""))
+            self.known_good.add(auth.pair_key(key[0], stored, given))
             self.failures.pop(key, None)
-            return
-        client.auth = AUTH_BAD
+            return AUTH_OK
         self._failed(key, self.clock.seconds())
+        return AUTH_BAD
 
     def _failed(self, key: tuple[str, str], now: float) -> None:
         limit, window = self.conf.login_fail_limit, self.conf.login_fail_window
@@ -277,8 +329,18 @@ class UpsdState:
         at its next command, as NUT checks them at every command."""
         self.users = users
         for client in self.clients:
-            client.verified = False
-            client.auth = None
+            client.credentials_changed()
+
+    def certificate_of(self, username: str) -> str | None:
+        """The certificate CN standing in for ``username``'s password (CERTREQUEST on)."""
+        if not self.conf.certrequest:
+            return None
+        user = self.users.get(username)
+        return None if user is None else user.certificate
+
+    @property
+    def auth_requires_tls(self) -> bool:
+        return bool(self.conf.auth_requires_tls)
 
     def user_has_action(self, username: str | None, action: str) -> bool:
         user = self.users.get(username or "")
@@ -294,11 +356,11 @@ class UpsdState:
         return self.acl.check("upsd", addr, username)
 
     def audit(
-        self, client: NetServerProtocol, what: str, ups: str, result: str, detail: str = ""
+        self, username: str | None, addr: str, what: str, ups: str, result: str, detail: str = ""
     ) -> None:
         self.log.info(
             "audit: {user}@{addr} {what} [{ups}] {detail}: {result}",
-            user=client.username, addr=client.addr, what=what, ups=ups,
+            user=username, addr=addr, what=what, ups=ups,
             detail=detail, result=result,
         )  # fmt: skip
 
@@ -398,6 +460,10 @@ def _allow_not_all_listeners(conf: UpsdConf) -> bool:
 
 
 class UpsdService(service.MultiService):
+    """upsd as a service: builds the shared state and the driver links from the
+    configuration, listens on every LISTEN address, drops clients idle for 60 s,
+    and reloads the configuration on request."""
+
     log = Logger()
     backlog = 4096
 
@@ -511,8 +577,8 @@ class UpsdService(service.MultiService):
                 entry.link.stop()
                 self.state.remove_ups(name)
                 for c in list(self.state.clients):
-                    if c.loginups == name and c.transport is not None:
-                        c.transport.loseConnection()
+                    if c.loginups == name:
+                        c.close()
                 self.log.info("UPS [{ups}] removed", ups=name)
             else:
                 entry.desc = section.desc
@@ -644,9 +710,8 @@ class UpsdService(service.MultiService):
     def drop_idle(self) -> None:
         now = self.reactor.seconds()
         for client in list(self.state.clients):
-            if now - client.last_heard > IDLE_TIMEOUT and client.transport is not None:
-                client.closing = True
-                client.transport.abortConnection()  # type: ignore[attr-defined]
+            if now - client.last_heard > IDLE_TIMEOUT:
+                client.close(abort=True)
 
     def stopService(self) -> Any:
         super().stopService()

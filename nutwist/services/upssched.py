@@ -23,7 +23,6 @@ back another timer.  The daemon exits, removing PIPEFN, after
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -38,12 +37,14 @@ from twisted.internet.interfaces import (
     IReactorTime,
     IReactorUNIX,
 )
-from twisted.internet.protocol import Factory, ProcessProtocol, Protocol
+from twisted.internet.protocol import Factory, ProcessProtocol
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from nutwist.config.tokenizer import Tokenizer, TokenizerError
+from nutwist.config.tokenizer import TokenizerError
+from nutwist.model.state import strtol
+from nutwist.protocols.framing import WordReceiver
 from nutwist.services.loops import guarded
 
 log = Logger()
@@ -61,19 +62,6 @@ BACKLOG = 16
 
 OK = b"OK\n"
 ERR_UNKNOWN = b"ERR UNKNOWN\n"
-
-_STRTOL = re.compile(r"[ \t\n\v\f\r]*([+-]?[0-9]+)")
-
-
-def strtol(text: str) -> int:
-    """C's ``strtol(text, NULL, 10)``: the leading integer, 0 if there is none."""
-    m = _STRTOL.match(text)
-    if m is None:
-        return 0
-    value = int(m.group(1))
-    # a C long saturates
-    return max(-(2**63), min(value, 2**63 - 1))
-
 
 #: runs one command for the queue: (command, environment overrides or None)
 Execute = Callable[[str, Mapping[str, str] | None], None]
@@ -186,25 +174,26 @@ class TimerQueue:
             self.execute(command, None)
 
 
-class TimerProtocol(Protocol):
+class TimerProtocol(WordReceiver):
     """One client connection on PIPEFN; the client, never the daemon, hangs up."""
 
     factory: TimerFactory
+    max_line = MAX_PENDING
 
-    def connectionMade(self) -> None:
-        self.tokenizer = Tokenizer()
+    def parseError(self, error: TokenizerError) -> bool:
+        # NUT answers nothing to a line it cannot parse
+        log.warn("Parse error on sock: {message}", message=error.message)
+        return False
 
-    def dataReceived(self, data: bytes) -> None:
+    def wordsReceived(self, words: list[str]) -> None:
         transport = self.transport
         assert transport is not None
-        for item in self.tokenizer.feed(data):
-            if isinstance(item, TokenizerError):
-                # NUT answers nothing to a line it cannot parse
-                log.warn("Parse error on sock: {message}", message=item.message)
-                continue
-            transport.write(self.answer(item))
-        if self.tokenizer.buffered > MAX_PENDING:
-            transport.loseConnection()
+        transport.write(self.answer(words))
+
+    def lineTooLong(self) -> None:
+        transport = self.transport
+        assert transport is not None
+        transport.loseConnection()
 
     def answer(self, words: list[str]) -> bytes:
         queue = self.factory.queue
