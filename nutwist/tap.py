@@ -169,13 +169,18 @@ def _server(sub: _PathOptions, cs: confset.ConfSet) -> tuple[DriversService, Ups
     drivers = DriversService(cs.ups, confdir=sub.confdir, statepath=statepath)
     drivers.plan()
     try:
-        upsd = UpsdService(cs.upsd, cs.ups, cs.users, statepath=statepath, drivers=drivers.drivers)
+        upsd = UpsdService(
+            cs.upsd,
+            cs.ups,
+            cs.users,
+            statepath=statepath,
+            drivers=drivers.drivers,
+            drivers_service=drivers,
+            confdir=sub.confdir,
+            stop_on_fatal=True,
+        )
     except TlsConfigError as e:
         fail(f"Fatal error: upsd.conf TLS: {e}")
-    # UpsdService takes these after construction until its constructor does
-    upsd.confdir = sub.confdir
-    upsd.drivers_service = drivers
-    upsd.stop_on_fatal = True
     return drivers, upsd
 
 

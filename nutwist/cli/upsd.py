@@ -102,12 +102,14 @@ def main(argv: list[str] | None = None) -> int:
 
     def build() -> ProcessService:
         assert cs.upsd is not None and cs.ups is not None and cs.users is not None
-        svc = UpsdService(cs.upsd, cs.ups, cs.users, statepath=statepath)
-        svc.confdir = confdir
+        family = None
         if args.family is not None:
             import socket
 
-            svc.family = socket.AF_INET6 if args.family == 6 else socket.AF_INET
+            family = socket.AF_INET6 if args.family == 6 else socket.AF_INET
+        svc = UpsdService(
+            cs.upsd, cs.ups, cs.users, statepath=statepath, confdir=confdir, family=family
+        )
         # the process's top service owns SIGHUP: reload
         top = ProcessService({signal.SIGHUP: [svc.reload]})
         svc.setServiceParent(top)

@@ -475,6 +475,10 @@ class UpsdService(service.MultiService):
         *,
         statepath: str,
         drivers: dict[str, Any] | None = None,
+        drivers_service: Any = None,
+        confdir: str | None = None,
+        stop_on_fatal: bool = False,
+        family: int | None = None,
         reactor: Any = None,
     ) -> None:
         super().__init__()
@@ -507,15 +511,13 @@ class UpsdService(service.MultiService):
         self._idle.clock = reactor
         self.upsconf = upsconf
         #: the in-process drivers' owner, kept in step with ups.conf on reload
-        self.drivers_service: Any = None
+        self.drivers_service = drivers_service
         #: where reload re-reads the files (None: reload is not possible)
-        self.confdir: str | None = None
+        self.confdir = confdir
         #: under twistd a start failure logs one line and stops; the drop-in raises
-        self.stop_on_fatal = False
-        #: reload on SIGHUP (set by the programs that own the process)
-        self.handle_sighup = False
+        self.stop_on_fatal = stop_on_fatal
         #: ``upsd -4`` / ``-6``: socket.AF_INET or AF_INET6 only; None: both
-        self.family: int | None = None
+        self.family = family
 
     def _link_for(self, section: Any, in_process: Any = None) -> DriverLink:
         conf = self.state.conf
@@ -624,10 +626,6 @@ class UpsdService(service.MultiService):
             self.reactor.callWhenRunning(self.reactor.stop)
             return
         self._idle.start(2, now=False)
-        if self.handle_sighup:
-            import signal
-
-            signal.signal(signal.SIGHUP, lambda *_: self.reactor.callFromThread(self.reload))
 
     def listen(self) -> None:
         """Bind every LISTEN address now, and decide as NUT does when some cannot be bound.
