@@ -1,0 +1,31 @@
+"""nutdrv_qx and its subdrivers, in NUT 2.8.0's autodetection order."""
+
+from __future__ import annotations
+
+from nutwist.drivers.qx import probes
+from nutwist.drivers.qx.core import QxDriver, Subdriver
+from nutwist.drivers.qx.megatec import MEGATEC, Q1
+
+#: NUT 2.8.0's subdriver_list order: the first whose claim succeeds is used
+SUBDRIVERS: list[Subdriver] = [
+    probes.VOLTRONIC,
+    probes.VOLTRONIC_QS,
+    probes.VOLTRONIC_QS_HEX,
+    probes.MUSTEK,
+    probes.MEGATEC_OLD,
+    probes.BESTUPS,
+    probes.MECER,
+    MEGATEC,
+    probes.ZINTO,
+    probes.MASTERGUARD,
+    probes.HUNNOX,
+    probes.ABLEREX,
+    Q1,
+]
+
+
+class NutdrvQx(QxDriver):
+    subdrivers = SUBDRIVERS
+
+
+__all__ = ["SUBDRIVERS", "NutdrvQx", "QxDriver", "Subdriver"]

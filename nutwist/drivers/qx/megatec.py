@@ -1,0 +1,108 @@
+"""The Megatec and Q1 subdrivers (NUT's nutdrv_qx_megatec and nutdrv_qx_q1).
+
+Q1 answers ``(226.0 195.0 226.0 014 49.0 27.5 30.0 00001000\\r`` (fixed
+columns; 47 bytes); F gives the ratings and I the vendor (Megatec only).
+"""
+
+from __future__ import annotations
+
+from nutwist.drivers.qx import blazer_common as bc
+from nutwist.drivers.qx.core import (
+    DEFAULT_OFFDELAY,
+    DEFAULT_ONDELAY,
+    QX_FLAG_ABSENT,
+    QX_FLAG_CMD,
+    QX_FLAG_QUICK_POLL,
+    QX_FLAG_RANGE,
+    QX_FLAG_SETVAR,
+    QX_FLAG_STATIC,
+    QX_FLAG_TRIM,
+    ST_FLAG_RW,
+    I,
+    Item,
+    Subdriver,
+)
+
+_bits = bc.process_status_bits
+_cmd = bc.process_command
+
+
+def q1_items() -> list[Item]:
+    """The Q1 status query, as Megatec, Q1 and several others read it."""
+    return [
+        I("input.voltage", 0, None, "Q1\r", 47, "(", 1, 5, "%.1f", 0),
+        I("input.voltage.fault", 0, None, "Q1\r", 47, "(", 7, 11, "%.1f", 0),
+        I("output.voltage", 0, None, "Q1\r", 47, "(", 13, 17, "%.1f", 0),
+        I("ups.load", 0, None, "Q1\r", 47, "(", 19, 21, "%.0f", 0),
+        I("input.frequency", 0, None, "Q1\r", 47, "(", 23, 26, "%.1f", 0),
+        I("battery.voltage", 0, None, "Q1\r", 47, "(", 28, 31, "%.2f", 0),
+        I("ups.temperature", 0, None, "Q1\r", 47, "(", 33, 36, "%.1f", 0),
+        I("ups.status", 0, None, "Q1\r", 47, "(", 38, 38, None, QX_FLAG_QUICK_POLL, None, None, _bits),
+        I("ups.status", 0, None, "Q1\r", 47, "(", 39, 39, None, QX_FLAG_QUICK_POLL, None, None, _bits),
+        I("ups.status", 0, None, "Q1\r", 47, "(", 40, 40, None, QX_FLAG_QUICK_POLL, None, None, _bits),
+        I("ups.alarm", 0, None, "Q1\r", 47, "(", 41, 41, None, 0, None, None, _bits),
+        I("ups.type", 0, None, "Q1\r", 47, "(", 42, 42, "%s", QX_FLAG_STATIC, None, None, _bits),
+        I("ups.status", 0, None, "Q1\r", 47, "(", 43, 43, None, QX_FLAG_QUICK_POLL, None, None, _bits),
+        I("ups.status", 0, None, "Q1\r", 47, "(", 44, 44, None, QX_FLAG_QUICK_POLL, None, None, _bits),
+        I("ups.beeper.status", 0, None, "Q1\r", 47, "(", 45, 45, "%s", 0, None, None, _bits),
+    ]  # fmt: skip
+
+
+def rating_items() -> list[Item]:
+    return [
+        I("input.voltage.nominal", 0, None, "F\r", 22, "#", 1, 5, "%.0f", QX_FLAG_STATIC),
+        I("input.current.nominal", 0, None, "F\r", 22, "#", 7, 9, "%.1f", QX_FLAG_STATIC),
+        I("battery.voltage.nominal", 0, None, "F\r", 22, "#", 11, 15, "%.1f", QX_FLAG_STATIC),
+        I("input.frequency.nominal", 0, None, "F\r", 22, "#", 17, 20, "%.0f", QX_FLAG_STATIC),
+    ]  # fmt: skip
+
+
+def vendor_items() -> list[Item]:
+    st = QX_FLAG_STATIC | QX_FLAG_TRIM
+    return [
+        I("device.mfr", 0, None, "I\r", 39, "#", 1, 15, "%s", st),
+        I("device.model", 0, None, "I\r", 39, "#", 17, 26, "%s", st),
+        I("ups.firmware", 0, None, "I\r", 39, "#", 28, 37, "%s", st),
+    ]
+
+
+def command_items() -> list[Item]:
+    return [
+        I("beeper.toggle", 0, None, "Q\r", 0, "", 0, 0, None, QX_FLAG_CMD),
+        I("load.off", 0, None, "S00R0000\r", 0, "", 0, 0, None, QX_FLAG_CMD),
+        I("load.on", 0, None, "C\r", 0, "", 0, 0, None, QX_FLAG_CMD),
+        I("shutdown.return", 0, None, "S%s\r", 0, "", 0, 0, None, QX_FLAG_CMD, None, None, _cmd),
+        I("shutdown.stayoff", 0, None, "S%sR0000\r", 0, "", 0, 0, None, QX_FLAG_CMD, None, None, _cmd),
+        I("shutdown.stop", 0, None, "C\r", 0, "", 0, 0, None, QX_FLAG_CMD),
+        I("test.battery.start", 0, None, "T%02d\r", 0, "", 0, 0, None, QX_FLAG_CMD, None, None, _cmd),
+        I("test.battery.start.deep", 0, None, "TL\r", 0, "", 0, 0, None, QX_FLAG_CMD),
+        I("test.battery.start.quick", 0, None, "T\r", 0, "", 0, 0, None, QX_FLAG_CMD),
+        I("test.battery.stop", 0, None, "CT\r", 0, "", 0, 0, None, QX_FLAG_CMD),
+    ]  # fmt: skip
+
+
+def delay_items() -> list[Item]:
+    f = QX_FLAG_ABSENT | QX_FLAG_SETVAR | QX_FLAG_RANGE
+    return [
+        I("ups.delay.start", ST_FLAG_RW, bc.R_ONDELAY, None, 0, "", 0, 0, DEFAULT_ONDELAY, f, None, None, bc.process_setvar),
+        I("ups.delay.shutdown", ST_FLAG_RW, bc.R_OFFDELAY, None, 0, "", 0, 0, DEFAULT_OFFDELAY, f, None, None, bc.process_setvar),
+    ]  # fmt: skip
+
+
+MEGATEC = Subdriver(
+    "Megatec 0.06",
+    bc.claim,
+    [*q1_items(), *rating_items(), *vendor_items(), *command_items(), *delay_items()],
+    initups=bc.initups,
+    options=bc.OPTIONS,
+    accepted="ACK",
+)
+
+Q1 = Subdriver(
+    "Q1 0.07",
+    bc.claim_light,
+    [*q1_items(), *command_items(), *delay_items()],
+    initups=bc.initups_light,
+    options=bc.OPTIONS_LIGHT,
+    accepted="ACK",
+)

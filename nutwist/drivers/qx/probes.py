@@ -1,0 +1,248 @@
+"""Subdrivers nutwist only probes for: NUT's claim, so autodetection asks what NUT asks.
+
+Each has the items its NUT claim reads.  A device that one of them claims is
+reported as a protocol nutwist does not implement yet.
+"""
+
+from __future__ import annotations
+
+from nutwist.drivers.qx import blazer_common as bc
+from nutwist.drivers.qx.core import QX_FLAG_STATIC, QX_FLAG_TRIM, I, Item, QxDriver, Subdriver
+from nutwist.drivers.qx.cstr import cformat, eq
+
+
+def _protocol_is(*names: str, fmt_value: str | None = None):  # type: ignore[no-untyped-def]
+    def pp(qx: QxDriver, item: Item, value: str) -> str | None:
+        if not any(eq(item.value, n) for n in names):
+            return None
+        return cformat(item.dfl or "%s", fmt_value if fmt_value is not None else item.value)
+
+    return pp
+
+
+async def _two_step(qx: QxDriver, first: str, second: str) -> bool:
+    item = qx.find_nut_info(first)
+    if item is None or await qx.qx_process(item) or qx.ups_infoval_set(item) != 1:
+        return False
+    item = qx.find_nut_info(second)
+    if item is None or await qx.qx_process(item) or qx.ups_infoval_set(item) != 1:
+        qx.delinfo(first)
+        return False
+    return True
+
+
+async def _voltronic_claim(qx: QxDriver) -> bool:
+    return await _two_step(qx, "input.voltage", "ups.firmware.aux")
+
+
+async def _qs_claim(qx: QxDriver) -> bool:
+    return await _two_step(qx, "ups.firmware.aux", "input.voltage")
+
+
+async def _bestups_claim(qx: QxDriver) -> bool:
+    return await _two_step(qx, "input.voltage", "device.model")
+
+
+async def _mecer_claim(qx: QxDriver) -> bool:
+    item = qx.find_nut_info("input.voltage")
+    if item is None or await qx.qx_process(item) or qx.ups_infoval_set(item) != 1:
+        return False
+    item = qx.find_nut_info("ups.firmware.aux")
+    if item is None:
+        qx.delinfo("input.voltage")
+        return False
+    if await qx.qx_process(item):
+        if not item.answer or not eq(item.answer, "(NAK\r"):
+            qx.delinfo("input.voltage")
+            return False
+        return True
+    if qx.ups_infoval_set(item) != 1:
+        qx.delinfo("input.voltage")
+        return False
+    return True
+
+
+async def _never(qx: QxDriver) -> bool:
+    # NUT 2.8.0's masterguard claim looks for an item named "series" that its table
+    # lacks, so it never claims a device and sends nothing
+    return False
+
+
+def _bestups_id_answer(qx: QxDriver, item: Item, length: int) -> int:
+    if length <= 0:
+        return length
+    if length < 25 or length > 27:
+        return -1
+    return length
+
+
+_Q1V = I("input.voltage", 0, None, "Q1\r", 47, "(", 1, 5, "%.1f", 0)
+
+
+def _fw(cmd: str) -> Item:
+    return I("ups.firmware", 0, None, cmd, 39, "#", 28, 37, "%s", QX_FLAG_STATIC | QX_FLAG_TRIM)
+
+
+VOLTRONIC = Subdriver(
+    "Voltronic 0.06",
+    _voltronic_claim,
+    [
+        I("input.voltage", 0, None, "QGS\r", 76, "(", 1, 5, "%.1f", 0),
+        I(
+            "ups.firmware.aux",
+            0,
+            None,
+            "QPI\r",
+            6,
+            "(",
+            1,
+            4,
+            "%s",
+            QX_FLAG_STATIC,
+            None,
+            None,
+            _protocol_is(*[f"PI{n:02d}" for n in range(100)], fmt_value=None),
+        ),
+    ],
+    accepted="ACK",
+    rejected="(NAK\r",
+    implemented=False,
+)
+VOLTRONIC_QS = Subdriver(
+    "Voltronic-QS 0.07",
+    _qs_claim,
+    [
+        I(
+            "ups.firmware.aux",
+            0,
+            None,
+            "M\r",
+            2,
+            "",
+            0,
+            0,
+            "PM-%s",
+            QX_FLAG_STATIC,
+            None,
+            None,
+            _protocol_is("V"),
+        ),
+        I("input.voltage", 0, None, "QS\r", 47, "(", 1, 5, "%.1f", 0),
+    ],
+    options=bc.OPTIONS_LIGHT,
+    implemented=False,
+)
+VOLTRONIC_QS_HEX = Subdriver(
+    "Voltronic-QS-Hex 0.10",
+    _qs_claim,
+    [
+        I(
+            "ups.firmware.aux",
+            0,
+            None,
+            "M\r",
+            2,
+            "",
+            0,
+            0,
+            "PM-%s",
+            QX_FLAG_STATIC,
+            None,
+            None,
+            _protocol_is("P", "T"),
+        ),
+        I("input.voltage", 0, None, "QS\r", 47, "#", 1, 7, "%.1f", 0),
+    ],
+    options=bc.OPTIONS_LIGHT,
+    rejected="N\r",
+    implemented=False,
+)
+MUSTEK = Subdriver(
+    "Mustek 0.07",
+    bc.claim_light,
+    [I("input.voltage", 0, None, "QS\r", 47, "(", 1, 5, "%.1f", 0)],
+    options=bc.OPTIONS,
+    accepted="ACK",
+    implemented=False,
+)
+MEGATEC_OLD = Subdriver(
+    "Megatec/old 0.07",
+    bc.claim_light,
+    [I("input.voltage", 0, None, "D\r", 47, "(", 1, 5, "%.1f", 0)],
+    options=bc.OPTIONS,
+    accepted="ACK",
+    implemented=False,
+)
+BESTUPS = Subdriver(
+    "BestUPS 0.06",
+    _bestups_claim,
+    [
+        _Q1V,
+        I(
+            "device.model",
+            0,
+            None,
+            "ID\r",
+            28,
+            "",
+            0,
+            2,
+            "%s",
+            QX_FLAG_STATIC,
+            None,
+            _bestups_id_answer,
+        ),
+    ],
+    implemented=False,
+)
+MECER = Subdriver(
+    "Mecer 0.07",
+    _mecer_claim,
+    [
+        I(
+            "ups.firmware.aux",
+            0,
+            None,
+            "QPI\r",
+            6,
+            "(",
+            1,
+            4,
+            "%s",
+            QX_FLAG_STATIC,
+            None,
+            None,
+            _protocol_is("PI98", fmt_value="Voltronic Power P98"),
+        ),
+        _Q1V,
+    ],
+    options=bc.OPTIONS,
+    accepted="ACK",
+    rejected="(NAK\r",
+    implemented=False,
+)
+ZINTO = Subdriver(
+    "Zinto 0.06",
+    bc.claim,
+    [_Q1V, _fw("FW?\r")],
+    options=bc.OPTIONS,
+    accepted="ACK",
+    implemented=False,
+)
+MASTERGUARD = Subdriver("Masterguard 0.02", _never, [], implemented=False)
+HUNNOX = Subdriver(
+    "Hunnox 0.01",
+    bc.claim,
+    [_Q1V, _fw("FW?\r")],
+    options=bc.OPTIONS,
+    accepted="UPS No Ack",
+    implemented=False,
+)
+ABLEREX = Subdriver(
+    "Ablerex 0.01",
+    bc.claim,
+    [_Q1V, _fw("I\r")],
+    options=bc.OPTIONS,
+    accepted="ACK",
+    implemented=False,
+)

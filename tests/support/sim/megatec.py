@@ -1,0 +1,122 @@
+"""A Megatec/Q1 UPS (nutdrv_qx protocols megatec and q1, blazer_ser).
+
+State keys: ``status`` ("OL", "OB", "LB": OB with battery low), ``vin``,
+``vfault``, ``vout``, ``load`` (%), ``freq``, ``batt`` (battery volts) or
+``charge`` (% of the range NUT guesses, between 104/120 and 130/120 of the
+nominal battery voltage), ``temp``, ``bits`` (the 8 status bits, overriding
+``status``), and the rating (``F``) and vendor (``I``) replies.  With
+``protocol="q1"`` it answers Q1 only.  Action commands (T, TL, Tnn, CT, Q, C,
+S...) get no reply; anything else is echoed back, as many of these units do.
+
+Run as a script: ``python -m support.sim.megatec DIR [control.json]`` prints
+the port path and serves until killed.
+"""
+
+# printf formats on purpose: the values must be formatted as NUT's C code does
+# ruff: noqa: UP031
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from support.sim.base import PtySim
+
+DEFAULTS: dict[str, Any] = {
+    "status": "OL",
+    "vin": 230.0,
+    "vfault": 195.0,
+    "vout": 230.0,
+    "load": 14,
+    "freq": 50.0,
+    "batt": 27.30,
+    "temp": 30.0,
+    "beeper": False,
+    "standby": True,
+    "bits": None,
+    "rating": "#230.0 004 024.0 50.0",
+    "vendor": "#FakeMegatec     FAKE-UPS   V1.0      ",
+}
+
+_ACTION = re.compile(rb"^(T|TL|T\d\d|CT|Q|C|S\.\d|S\d\d|S\.\dR\d{4}|S\d\dR\d{4})\r$")
+
+
+class MegatecSim(PtySim):
+    def __init__(
+        self, directory: Path | str, name: str = "ttyUPS", protocol: str = "megatec", **kw: Any
+    ):
+        super().__init__(directory, name, kw.pop("control", None))
+        self.protocol = protocol
+        self.state = dict(DEFAULTS)
+        self.state.update(kw)
+
+    def bits(self) -> str:
+        s = self.state
+        if s.get("bits"):
+            return str(s["bits"])
+        words = str(s["status"]).split()
+        ob = "OB" in words or "LB" in words
+        return "".join(
+            "1" if b else "0"
+            for b in (
+                ob,
+                "LB" in words,
+                "BYPASS" in words or "TRIM" in words or "BOOST" in words,
+                "FAIL" in words,
+                s["standby"],
+                "CAL" in words,
+                "FSD" in words,
+                s["beeper"],
+            )
+        )
+
+    def battery_volts(self) -> float:
+        s = self.state
+        if s.get("charge") is not None:
+            nominal = 24.0
+            low, high = 104 * nominal / 120, 130 * nominal / 120
+            return low + (high - low) * float(s["charge"]) / 100
+        return float(s["batt"])
+
+    def q1(self) -> bytes:
+        s = self.state
+        volts = self.battery_volts()
+        batt = "%04.1f" % volts if volts >= 9.95 else "%4.2f" % volts
+        text = "(%05.1f %05.1f %05.1f %03d %04.1f %s %04.1f %s\r" % (
+            s["vin"], s["vfault"], s["vout"], int(s["load"]), s["freq"], batt, s["temp"],
+            self.bits(),
+        )  # fmt: skip
+        return text.encode()
+
+    def answer(self, cmd: bytes) -> bytes | None:
+        if cmd == b"Q1\r":
+            return self.q1()
+        if self.protocol == "megatec" and cmd == b"F\r":
+            return (self.state["rating"] + "\r").encode()
+        if self.protocol == "megatec" and cmd == b"I\r":
+            return (self.state["vendor"] + "\r").encode()
+        if _ACTION.match(cmd):
+            return None
+        return cmd if self.echo_unknown else None
+
+
+def main(argv: list[str]) -> int:
+    directory = Path(argv[0]) if argv else Path(".")
+    control = Path(argv[1]) if len(argv) > 1 else None
+    sim = MegatecSim(directory, control=control).start()
+    print(sim.path, flush=True)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,223 @@
+"""nutdrv_qx (megatec, q1): NUT 2.8.0's C driver and nutwist's on twin simulated UPSes.
+
+Each test starts two copies of the same Megatec simulator on pseudo-terminals,
+runs NUT's /lib/nut/nutdrv_qx on one and nutwist's on the other, and requires
+the same published data (``driver.version*`` and other identity lines aside)
+and the same bytes sent to the device.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from support.nut import require_nut
+from support.sim import MegatecSim
+from support.sim.harness import Twin
+
+pytestmark = pytest.mark.nut
+
+
+@pytest.fixture
+def twin_factory(tmp_path: Path):  # type: ignore[no-untyped-def]
+    require_nut("nutdrv_qx")
+    made: list[Twin] = []
+
+    def make(protocol: str = "megatec", conf: str = "", **state: object) -> Twin:
+        t = Twin(
+            tmp_path / f"t{len(made)}",
+            lambda d: MegatecSim(d, protocol=protocol, **state),
+            "nutdrv_qx",
+            conf,
+        )
+        made.append(t)
+        return t
+
+    yield make
+    for t in made:
+        t.stop()
+
+
+def assert_same_dump_and_bytes(twin: Twin) -> list[str]:
+    nut, nw = twin.dumps()
+    assert nw == nut
+    assert twin.nutwist.sim.sent_commands() == twin.nut.sim.sent_commands()
+    return nut
+
+
+def test_autodetect_on_line(twin_factory) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory()
+    dump = assert_same_dump_and_bytes(twin)
+    assert "driver.version.data: Megatec 0.06" in twin.nutwist.run("-d", "1", "-a", "ups").stdout
+    assert "ups.status: OL" in dump
+    # autodetection probed every earlier protocol first, as NUT does
+    assert twin.nut.sim.sent_commands()[:4] == [b"QGS\r"] * 3 + [b"M\r"]
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"status": "OB", "vin": 0.0, "vout": 229.0, "load": 37, "charge": 60, "temp": 35.5},
+        {"status": "OB LB", "vin": 0.0, "vout": 221.0, "load": 80, "batt": 20.1, "temp": 41.0},
+        {"status": "OL BOOST", "vin": 190.0, "vout": 228.0, "beeper": True, "standby": False},
+        {"status": "OL TRIM", "vin": 260.0, "vout": 231.0},
+        {"status": "OL CAL FAIL", "batt": 2.27},
+        {"status": "OB FSD", "load": 999, "freq": 60.0},
+    ],
+    ids=["on-battery", "low-battery", "boost", "trim", "test-failed", "shutdown-active"],
+)
+def test_states(twin_factory, state: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(conf="\tprotocol = megatec\n", **state)
+    assert_same_dump_and_bytes(twin)
+
+
+@pytest.mark.parametrize(
+    "conf",
+    [
+        "\tnorating\n",
+        "\tnovendor\n",
+        "\tignoresab\n",
+        "\tondelay = 300\n\toffdelay = 90\n",
+        "\toffdelay = 50\n",
+        "\tpollfreq = 10\n",
+        "\truntimecal = 240,100,720,50\n\tchargetime = 3600\n\tidleload = 20\n",
+        "\tdefault.battery.charge.low = 25\n\toverride.ups.load = 3\n",
+    ],
+)
+def test_options(twin_factory, conf: str) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(conf=conf, status="OB FSD")
+    assert_same_dump_and_bytes(twin)
+
+
+def test_q1_protocol_autodetected(twin_factory) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(protocol="q1", status="OB", vin=0.0)
+    dump = assert_same_dump_and_bytes(twin)
+    assert "ups.status: OB" in dump
+    assert "driver.version.data: Q1 0.07" in twin.nutwist.run("-d", "1", "-a", "ups").stdout
+
+
+def test_silent_device_is_not_supported(twin_factory) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(conf="\tprotocol = megatec\n")
+    for side in twin.both():
+        side.sim.unplug()
+        p = side.run("-d", "1", "-a", "ups")
+        assert p.returncode != 0 and "not supported" in p.stderr
+    assert twin.nutwist.sim.sent_commands() == twin.nut.sim.sent_commands()
+
+
+def test_shutdown_sends_the_same_bytes(twin_factory) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(conf="\tprotocol = megatec\n\tondelay = 120\n\toffdelay = 60\n")
+    for side in twin.both():
+        p = side.run("-k", "-a", "ups")
+        assert p.returncode == 0, p.stderr
+    sent = twin.nut.sim.sent_commands()
+    assert twin.nutwist.sim.sent_commands() == sent
+    assert sent[-2:] == [b"C\r", b"S01R0002\r"]
+
+
+def test_stayoff_shutdown(twin_factory) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(conf="\tprotocol = megatec\n\tstayoff\n")
+    for side in twin.both():
+        assert side.run("-k", "-a", "ups").returncode == 0
+    assert twin.nutwist.sim.sent_commands() == twin.nut.sim.sent_commands()
+    assert twin.nut.sim.sent_commands()[-1] == b"S.5R0000\r"
+
+
+def _poll_free(cmds: list[bytes]) -> list[bytes]:
+    return [c for c in cmds if c not in (b"Q1\r", b"F\r", b"I\r")]
+
+
+def test_live_driver_commands_and_variables(twin_factory) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(conf="\tprotocol = megatec\n\tpollinterval = 1\n")
+    for side in twin.both():
+        side.start()
+    twin.wait_until(lambda s: s.getvar("ups.status") == "OL")
+    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    # instant commands: the same bytes on the line and the same result
+    for cmd in (
+        "beeper.toggle",
+        "load.off",
+        "load.on",
+        "shutdown.return",
+        "shutdown.stayoff",
+        "shutdown.stop",
+        "test.battery.start 120",
+        "test.battery.start 7",
+        "test.battery.start.deep",
+        "test.battery.start.quick",
+        "test.battery.stop",
+        "no.such.command",
+    ):
+        twin.clear_logs()
+        results = [
+            side.request(f"INSTCMD {cmd}", f"t-{cmd.replace(' ', '-')}") for side in twin.both()
+        ]
+        assert results[0] == results[1], cmd
+        assert _poll_free(twin.nutwist.sim.sent_commands()) == _poll_free(
+            twin.nut.sim.sent_commands()
+        ), cmd
+    # writable variables: ranges checked and values rounded as NUT does
+    for var, value in (
+        ("ups.delay.shutdown", "95"),
+        ("ups.delay.shutdown", "1000"),
+        ("ups.delay.start", "301"),
+        ("ups.delay.start", "abc"),
+        ("ups.load", "5"),
+    ):
+        results = [side.request(f'SET {var} "{value}"', f"s-{var}-{value}") for side in twin.both()]
+        assert results[0] == results[1], (var, value)
+    twin.clear_logs()
+    for side in twin.both():
+        side.request("INSTCMD shutdown.return", "after-set")
+    assert _poll_free(twin.nutwist.sim.sent_commands()) == _poll_free(twin.nut.sim.sent_commands())
+    assert twin.nut.sim.sent_commands()[-1:] == [b"S01R0005\r"] or b"S01R0005\r" in (
+        twin.nut.sim.sent_commands()
+    )
+    # on battery, then low battery: the quick poll brings the status within a poll or two
+    for status in ("OB", "OB LB", "OL"):
+        twin.set(status=status)
+        twin.wait_until(lambda s, st=status: s.getvar("ups.status") == st)
+        assert twin.nutwist.dumpall() == twin.nut.dumpall(), status
+
+
+def test_unplug_and_replug(twin_factory) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(conf="\tprotocol = megatec\n\tpollinterval = 1\n")
+    for side in twin.both():
+        side.start()
+    twin.wait_until(lambda s: s.getvar("ups.status") == "OL")
+    for side in twin.both():
+        side.sim.unplug()
+    started = time.monotonic()
+    twin.wait_until(lambda s: s.dumpall()[0] == "DATASTALE", timeout=90)
+    stale_after = time.monotonic() - started
+    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    for side in twin.both():
+        side.sim.replug()
+    twin.wait_until(lambda s: s.dumpall()[0] != "DATASTALE", timeout=60)
+    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    assert stale_after < 60
+
+
+def test_vanished_port_is_reopened(tmp_path: Path) -> None:
+    """Closing the pty makes the data stale; a new pty behind the same name brings it back."""
+    twin = Twin(
+        tmp_path, lambda d: MegatecSim(d), "nutdrv_qx", "\tprotocol = megatec\n\tpollinterval = 1\n"
+    )
+    try:
+        side = twin.nutwist
+        side.start()
+        twin.wait_until(lambda s: s is twin.nut or s.getvar("ups.status") == "OL")
+        side.sim.close()
+        deadline = time.monotonic() + 60
+        while side.dumpall()[0] != "DATASTALE":
+            assert time.monotonic() < deadline, side.log()
+            time.sleep(0.2)
+        side.sim.set(status="OB")
+        side.sim.replug()
+        deadline = time.monotonic() + 90
+        while side.getvar("ups.status") != "OB" or side.dumpall()[0] == "DATASTALE":
+            assert time.monotonic() < deadline, side.log()
+            time.sleep(0.2)
+    finally:
+        twin.stop()
