@@ -10,6 +10,7 @@ from nutwist.drivers.core import Driver
 REGISTRY = {
     "dummy-ups": "nutwist.drivers.dummy_ups:DummyUps",
     "nutdrv_qx": "nutwist.drivers.qx:NutdrvQx",
+    "blazer_ser": "nutwist.drivers.blazer:BlazerSer",
 }
 
 
