@@ -221,3 +221,43 @@ def test_vanished_port_is_reopened(tmp_path: Path) -> None:
             time.sleep(0.2)
     finally:
         twin.stop()
+
+
+@pytest.mark.parametrize(
+    ("protocol", "conf", "expect"),
+    [
+        ("mustek", "", "Mustek 0.07"),
+        ("megatec/old", "", "Megatec/old 0.07"),
+        ("zinto", "", "Zinto 0.06"),
+        ("zinto", "\tprotocol = hunnox\n", "Hunnox 0.01"),
+        ("megatec", "\tprotocol = zinto\n", None),
+    ],
+)
+def test_megatec_variants(twin_factory, protocol: str, conf: str, expect: str | None) -> None:  # type: ignore[no-untyped-def]
+    for state in ({}, {"status": "OB LB", "vin": 0.0, "batt": 21.0}):
+        twin = twin_factory(protocol=protocol, conf=conf, **state)
+        if expect is None:
+            for side in twin.both():
+                assert side.run("-d", "1", "-a", "ups").returncode != 0
+            assert twin.nutwist.sim.sent_commands() == twin.nut.sim.sent_commands()
+            continue
+        assert_same_dump_and_bytes(twin)
+        assert f"driver.version.data: {expect}" in twin.nutwist.run("-d", "1", "-a", "ups").stdout
+
+
+def test_variant_instcmds_and_shutdown(twin_factory) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(protocol="zinto", conf="\tprotocol = hunnox\n\tpollinterval = 1\n")
+    for side in twin.both():
+        assert side.run("-k", "-a", "ups").returncode == 0
+    assert twin.nutwist.sim.sent_commands() == twin.nut.sim.sent_commands()
+    for side in twin.both():
+        side.start()
+    twin.wait_until(lambda s: s.getvar("ups.status") == "OL")
+    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    for cmd in ("shutdown.return", "test.battery.start.quick", "load.off"):
+        twin.clear_logs()
+        results = [side.request(f"INSTCMD {cmd}", f"v-{cmd}") for side in twin.both()]
+        assert results[0] == results[1], cmd
+        assert _poll_free(twin.nutwist.sim.sent_commands()) == _poll_free(
+            twin.nut.sim.sent_commands()
+        ), cmd

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from nutwist.drivers.qx import probes
 from nutwist.drivers.qx.core import QxDriver, Subdriver
-from nutwist.drivers.qx.megatec import MEGATEC, Q1
+from nutwist.drivers.qx.megatec import HUNNOX, MEGATEC, MEGATEC_OLD, MUSTEK, Q1, ZINTO
 
 #: NUT 2.8.0's subdriver_list order: the first whose claim succeeds is used
 SUBDRIVERS: list[Subdriver] = [
     probes.VOLTRONIC,
     probes.VOLTRONIC_QS,
     probes.VOLTRONIC_QS_HEX,
-    probes.MUSTEK,
-    probes.MEGATEC_OLD,
+    MUSTEK,
+    MEGATEC_OLD,
     probes.BESTUPS,
     probes.MECER,
     MEGATEC,
-    probes.ZINTO,
+    ZINTO,
     probes.MASTERGUARD,
-    probes.HUNNOX,
+    HUNNOX,
     probes.ABLEREX,
     Q1,
 ]

@@ -6,6 +6,8 @@ columns; 47 bytes); F gives the ratings and I the vendor (Megatec only).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from nutwist.drivers.qx import blazer_common as bc
 from nutwist.drivers.qx.core import (
     DEFAULT_OFFDELAY,
@@ -20,6 +22,7 @@ from nutwist.drivers.qx.core import (
     ST_FLAG_RW,
     I,
     Item,
+    QxDriver,
     Subdriver,
 )
 
@@ -27,24 +30,25 @@ _bits = bc.process_status_bits
 _cmd = bc.process_command
 
 
-def q1_items() -> list[Item]:
-    """The Q1 status query, as Megatec, Q1 and several others read it."""
+def q1_items(cmd: str = "Q1\r", values_flag: int = 0) -> list[Item]:
+    """The Q1 status query (or QS, D: same answer), as Megatec and its kin read it."""
+    v, q = values_flag, QX_FLAG_QUICK_POLL
     return [
-        I("input.voltage", 0, None, "Q1\r", 47, "(", 1, 5, "%.1f", 0),
-        I("input.voltage.fault", 0, None, "Q1\r", 47, "(", 7, 11, "%.1f", 0),
-        I("output.voltage", 0, None, "Q1\r", 47, "(", 13, 17, "%.1f", 0),
-        I("ups.load", 0, None, "Q1\r", 47, "(", 19, 21, "%.0f", 0),
-        I("input.frequency", 0, None, "Q1\r", 47, "(", 23, 26, "%.1f", 0),
-        I("battery.voltage", 0, None, "Q1\r", 47, "(", 28, 31, "%.2f", 0),
-        I("ups.temperature", 0, None, "Q1\r", 47, "(", 33, 36, "%.1f", 0),
-        I("ups.status", 0, None, "Q1\r", 47, "(", 38, 38, None, QX_FLAG_QUICK_POLL, None, None, _bits),
-        I("ups.status", 0, None, "Q1\r", 47, "(", 39, 39, None, QX_FLAG_QUICK_POLL, None, None, _bits),
-        I("ups.status", 0, None, "Q1\r", 47, "(", 40, 40, None, QX_FLAG_QUICK_POLL, None, None, _bits),
-        I("ups.alarm", 0, None, "Q1\r", 47, "(", 41, 41, None, 0, None, None, _bits),
-        I("ups.type", 0, None, "Q1\r", 47, "(", 42, 42, "%s", QX_FLAG_STATIC, None, None, _bits),
-        I("ups.status", 0, None, "Q1\r", 47, "(", 43, 43, None, QX_FLAG_QUICK_POLL, None, None, _bits),
-        I("ups.status", 0, None, "Q1\r", 47, "(", 44, 44, None, QX_FLAG_QUICK_POLL, None, None, _bits),
-        I("ups.beeper.status", 0, None, "Q1\r", 47, "(", 45, 45, "%s", 0, None, None, _bits),
+        I("input.voltage", 0, None, cmd, 47, "(", 1, 5, "%.1f", v),
+        I("input.voltage.fault", 0, None, cmd, 47, "(", 7, 11, "%.1f", v),
+        I("output.voltage", 0, None, cmd, 47, "(", 13, 17, "%.1f", v),
+        I("ups.load", 0, None, cmd, 47, "(", 19, 21, "%.0f", v),
+        I("input.frequency", 0, None, cmd, 47, "(", 23, 26, "%.1f", v),
+        I("battery.voltage", 0, None, cmd, 47, "(", 28, 31, "%.2f", v),
+        I("ups.temperature", 0, None, cmd, 47, "(", 33, 36, "%.1f", v),
+        I("ups.status", 0, None, cmd, 47, "(", 38, 38, None, q, None, None, _bits),
+        I("ups.status", 0, None, cmd, 47, "(", 39, 39, None, q, None, None, _bits),
+        I("ups.status", 0, None, cmd, 47, "(", 40, 40, None, q, None, None, _bits),
+        I("ups.alarm", 0, None, cmd, 47, "(", 41, 41, None, 0, None, None, _bits),
+        I("ups.type", 0, None, cmd, 47, "(", 42, 42, "%s", QX_FLAG_STATIC, None, None, _bits),
+        I("ups.status", 0, None, cmd, 47, "(", 43, 43, None, q, None, None, _bits),
+        I("ups.status", 0, None, cmd, 47, "(", 44, 44, None, q, None, None, _bits),
+        I("ups.beeper.status", 0, None, cmd, 47, "(", 45, 45, "%s", 0, None, None, _bits),
     ]  # fmt: skip
 
 
@@ -57,12 +61,12 @@ def rating_items() -> list[Item]:
     ]  # fmt: skip
 
 
-def vendor_items() -> list[Item]:
+def vendor_items(cmd: str = "I\r") -> list[Item]:
     st = QX_FLAG_STATIC | QX_FLAG_TRIM
     return [
-        I("device.mfr", 0, None, "I\r", 39, "#", 1, 15, "%s", st),
-        I("device.model", 0, None, "I\r", 39, "#", 17, 26, "%s", st),
-        I("ups.firmware", 0, None, "I\r", 39, "#", 28, 37, "%s", st),
+        I("device.mfr", 0, None, cmd, 39, "#", 1, 15, "%s", st),
+        I("device.model", 0, None, cmd, 39, "#", 17, 26, "%s", st),
+        I("ups.firmware", 0, None, cmd, 39, "#", 28, 37, "%s", st),
     ]
 
 
@@ -81,11 +85,11 @@ def command_items() -> list[Item]:
     ]  # fmt: skip
 
 
-def delay_items() -> list[Item]:
+def delay_items(ondelay: str = DEFAULT_ONDELAY, offdelay: str = DEFAULT_OFFDELAY) -> list[Item]:
     f = QX_FLAG_ABSENT | QX_FLAG_SETVAR | QX_FLAG_RANGE
     return [
-        I("ups.delay.start", ST_FLAG_RW, bc.R_ONDELAY, None, 0, "", 0, 0, DEFAULT_ONDELAY, f, None, None, bc.process_setvar),
-        I("ups.delay.shutdown", ST_FLAG_RW, bc.R_OFFDELAY, None, 0, "", 0, 0, DEFAULT_OFFDELAY, f, None, None, bc.process_setvar),
+        I("ups.delay.start", ST_FLAG_RW, bc.R_ONDELAY, None, 0, "", 0, 0, ondelay, f, None, None, bc.process_setvar),
+        I("ups.delay.shutdown", ST_FLAG_RW, bc.R_OFFDELAY, None, 0, "", 0, 0, offdelay, f, None, None, bc.process_setvar),
     ]  # fmt: skip
 
 
@@ -105,4 +109,41 @@ Q1 = Subdriver(
     initups=bc.initups_light,
     options=bc.OPTIONS_LIGHT,
     accepted="ACK",
+)
+
+
+def _megatec_like(
+    name: str,
+    status: str,
+    vendor: str,
+    claim: Callable[[QxDriver], Awaitable[bool]],
+    values_flag: int = 0,
+    delays: tuple[str, str] = (DEFAULT_ONDELAY, DEFAULT_OFFDELAY),
+    accepted: str = "ACK",
+) -> Subdriver:
+    return Subdriver(
+        name,
+        claim,
+        [
+            *q1_items(status, values_flag),
+            *rating_items(),
+            *vendor_items(vendor),
+            *command_items(),
+            *delay_items(*delays),
+        ],
+        initups=bc.initups,
+        options=bc.OPTIONS,
+        accepted=accepted,
+    )
+
+
+#: Mustek: QS instead of Q1
+MUSTEK = _megatec_like("Mustek 0.07", "QS\r", "I\r", bc.claim_light)
+#: older Megatec firmware: D instead of Q1
+MEGATEC_OLD = _megatec_like("Megatec/old 0.07", "D\r", "I\r", bc.claim_light)
+#: Zinto: the vendor query is FW?
+ZINTO = _megatec_like("Zinto 0.06", "Q1\r", "FW?\r", bc.claim)
+#: Hunnox: FW?, every value polled quickly, other delays, and its own "accepted" answer
+HUNNOX = _megatec_like(
+    "Hunnox 0.01", "Q1\r", "FW?\r", bc.claim, QX_FLAG_QUICK_POLL, ("0", "60"), "UPS No Ack"
 )

@@ -157,22 +157,6 @@ VOLTRONIC_QS_HEX = Subdriver(
     rejected="N\r",
     implemented=False,
 )
-MUSTEK = Subdriver(
-    "Mustek 0.07",
-    bc.claim_light,
-    [I("input.voltage", 0, None, "QS\r", 47, "(", 1, 5, "%.1f", 0)],
-    options=bc.OPTIONS,
-    accepted="ACK",
-    implemented=False,
-)
-MEGATEC_OLD = Subdriver(
-    "Megatec/old 0.07",
-    bc.claim_light,
-    [I("input.voltage", 0, None, "D\r", 47, "(", 1, 5, "%.1f", 0)],
-    options=bc.OPTIONS,
-    accepted="ACK",
-    implemented=False,
-)
 BESTUPS = Subdriver(
     "BestUPS 0.06",
     _bestups_claim,
@@ -221,23 +205,7 @@ MECER = Subdriver(
     rejected="(NAK\r",
     implemented=False,
 )
-ZINTO = Subdriver(
-    "Zinto 0.06",
-    bc.claim,
-    [_Q1V, _fw("FW?\r")],
-    options=bc.OPTIONS,
-    accepted="ACK",
-    implemented=False,
-)
 MASTERGUARD = Subdriver("Masterguard 0.02", _never, [], implemented=False)
-HUNNOX = Subdriver(
-    "Hunnox 0.01",
-    bc.claim,
-    [_Q1V, _fw("FW?\r")],
-    options=bc.OPTIONS,
-    accepted="UPS No Ack",
-    implemented=False,
-)
 ABLEREX = Subdriver(
     "Ablerex 0.01",
     bc.claim,

@@ -5,7 +5,8 @@ State keys: ``status`` ("OL", "OB", "LB": OB with battery low), ``vin``,
 ``charge`` (% of the range NUT guesses, between 104/120 and 130/120 of the
 nominal battery voltage), ``temp``, ``bits`` (the 8 status bits, overriding
 ``status``), and the rating (``F``) and vendor (``I``) replies.  With
-``protocol="q1"`` it answers Q1 only.  Action commands (T, TL, Tnn, CT, Q, C,
+``protocol="q1"`` it answers Q1 only; ``mustek`` asks QS, ``megatec/old`` D
+and ``zinto`` (also Hunnox) FW? for the vendor.  Action commands (T, TL, Tnn, CT, Q, C,
 S...) get no reply; anything else is echoed back, as many of these units do.
 
 Run as a script: ``python -m support.sim.megatec DIR [control.json]`` prints
@@ -91,12 +92,22 @@ class MegatecSim(PtySim):
         )  # fmt: skip
         return text.encode()
 
+    #: protocol -> (status query, rating query, vendor query)
+    QUERIES = {
+        "megatec": (b"Q1\r", b"F\r", b"I\r"),
+        "q1": (b"Q1\r", None, None),
+        "mustek": (b"QS\r", b"F\r", b"I\r"),
+        "megatec/old": (b"D\r", b"F\r", b"I\r"),
+        "zinto": (b"Q1\r", b"F\r", b"FW?\r"),
+    }
+
     def answer(self, cmd: bytes) -> bytes | None:
-        if cmd == b"Q1\r":
+        status, rating, vendor = self.QUERIES[self.protocol]
+        if cmd == status:
             return self.q1()
-        if self.protocol == "megatec" and cmd == b"F\r":
+        if cmd == rating:
             return (self.state["rating"] + "\r").encode()
-        if self.protocol == "megatec" and cmd == b"I\r":
+        if cmd == vendor:
             return (self.state["vendor"] + "\r").encode()
         if _ACTION.match(cmd):
             return None
