@@ -261,3 +261,40 @@ def test_variant_instcmds_and_shutdown(twin_factory) -> None:  # type: ignore[no
         assert _poll_free(twin.nutwist.sim.sent_commands()) == _poll_free(
             twin.nut.sim.sent_commands()
         ), cmd
+
+
+@pytest.mark.parametrize("qpi", ["PI98", "NAK"])
+def test_mecer(twin_factory, qpi: str) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(protocol="mecer", qpi=qpi, ack="(ACK", status="OB", vin=0.0)
+    dump = assert_same_dump_and_bytes(twin)
+    assert "driver.version.data: Mecer 0.07" in twin.nutwist.run("-d", "1", "-a", "ups").stdout
+    assert ("ups.firmware.aux: Voltronic Power P98" in dump) == (qpi == "PI98")
+    twin.clear_logs()
+    for side in twin.both():
+        assert side.run("-k", "-a", "ups").returncode == 0
+    assert twin.nutwist.sim.sent_commands() == twin.nut.sim.sent_commands()
+
+
+def test_mecer_commands(twin_factory) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(protocol="mecer", qpi="PI98", ack="(ACK", conf="\tpollinterval = 1\n")
+    for side in twin.both():
+        side.start()
+    twin.wait_until(lambda s: s.getvar("ups.status") == "OL")
+    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    for ack in ("(ACK", "(NAK", None):
+        twin.set(ack=ack)
+        for cmd in (
+            "test.battery.start 18",
+            "test.battery.start 120",
+            "test.battery.start x",
+            "load.on",
+        ):
+            twin.clear_logs()
+            results = [
+                side.request(f"INSTCMD {cmd}", f"m-{ack}-{cmd}".replace(" ", "_"))
+                for side in twin.both()
+            ]
+            assert results[0] == results[1], (ack, cmd)
+            assert _poll_free(twin.nutwist.sim.sent_commands()) == _poll_free(
+                twin.nut.sim.sent_commands()
+            ), (ack, cmd)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nutwist.drivers.qx import probes
 from nutwist.drivers.qx.core import QxDriver, Subdriver
-from nutwist.drivers.qx.megatec import HUNNOX, MEGATEC, MEGATEC_OLD, MUSTEK, Q1, ZINTO
+from nutwist.drivers.qx.megatec import HUNNOX, MECER, MEGATEC, MEGATEC_OLD, MUSTEK, Q1, ZINTO
 
 #: NUT 2.8.0's subdriver_list order: the first whose claim succeeds is used
 SUBDRIVERS: list[Subdriver] = [
@@ -14,7 +14,7 @@ SUBDRIVERS: list[Subdriver] = [
     MUSTEK,
     MEGATEC_OLD,
     probes.BESTUPS,
-    probes.MECER,
+    MECER,
     MEGATEC,
     ZINTO,
     probes.MASTERGUARD,

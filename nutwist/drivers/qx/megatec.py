@@ -4,6 +4,9 @@ Q1 answers ``(226.0 195.0 226.0 014 49.0 27.5 30.0 00001000\\r`` (fixed
 columns; 47 bytes); F gives the ratings and I the vendor (Megatec only).
 """
 
+# printf formats on purpose: the values must be formatted as NUT's C code does
+# ruff: noqa: UP031
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -17,14 +20,17 @@ from nutwist.drivers.qx.core import (
     QX_FLAG_QUICK_POLL,
     QX_FLAG_RANGE,
     QX_FLAG_SETVAR,
+    QX_FLAG_SKIP,
     QX_FLAG_STATIC,
     QX_FLAG_TRIM,
     ST_FLAG_RW,
     I,
     Item,
     QxDriver,
+    QxValueFn,
     Subdriver,
 )
+from nutwist.drivers.qx.cstr import cformat, eq, strspn, strtol
 
 _bits = bc.process_status_bits
 _cmd = bc.process_command
@@ -70,18 +76,24 @@ def vendor_items(cmd: str = "I\r") -> list[Item]:
     ]
 
 
-def command_items() -> list[Item]:
+def command_items(
+    answer: tuple[int, str, int, int] = (0, "", 0, 0),
+    test: tuple[str, QxValueFn] = ("T%02d\r", bc.process_command),
+) -> list[Item]:
+    """The Megatec commands; ``answer``: the reply's (length, leading, from, to)."""
+    n, lead, a, b = answer
+    c = QX_FLAG_CMD
     return [
-        I("beeper.toggle", 0, None, "Q\r", 0, "", 0, 0, None, QX_FLAG_CMD),
-        I("load.off", 0, None, "S00R0000\r", 0, "", 0, 0, None, QX_FLAG_CMD),
-        I("load.on", 0, None, "C\r", 0, "", 0, 0, None, QX_FLAG_CMD),
-        I("shutdown.return", 0, None, "S%s\r", 0, "", 0, 0, None, QX_FLAG_CMD, None, None, _cmd),
-        I("shutdown.stayoff", 0, None, "S%sR0000\r", 0, "", 0, 0, None, QX_FLAG_CMD, None, None, _cmd),
-        I("shutdown.stop", 0, None, "C\r", 0, "", 0, 0, None, QX_FLAG_CMD),
-        I("test.battery.start", 0, None, "T%02d\r", 0, "", 0, 0, None, QX_FLAG_CMD, None, None, _cmd),
-        I("test.battery.start.deep", 0, None, "TL\r", 0, "", 0, 0, None, QX_FLAG_CMD),
-        I("test.battery.start.quick", 0, None, "T\r", 0, "", 0, 0, None, QX_FLAG_CMD),
-        I("test.battery.stop", 0, None, "CT\r", 0, "", 0, 0, None, QX_FLAG_CMD),
+        I("beeper.toggle", 0, None, "Q\r", n, lead, a, b, None, c),
+        I("load.off", 0, None, "S00R0000\r", n, lead, a, b, None, c),
+        I("load.on", 0, None, "C\r", n, lead, a, b, None, c),
+        I("shutdown.return", 0, None, "S%s\r", n, lead, a, b, None, c, None, None, _cmd),
+        I("shutdown.stayoff", 0, None, "S%sR0000\r", n, lead, a, b, None, c, None, None, _cmd),
+        I("shutdown.stop", 0, None, "C\r", n, lead, a, b, None, c),
+        I("test.battery.start", 0, None, test[0], n, lead, a, b, None, c, None, None, test[1]),
+        I("test.battery.start.deep", 0, None, "TL\r", n, lead, a, b, None, c),
+        I("test.battery.start.quick", 0, None, "T\r", n, lead, a, b, None, c),
+        I("test.battery.stop", 0, None, "CT\r", n, lead, a, b, None, c),
     ]  # fmt: skip
 
 
@@ -146,4 +158,81 @@ ZINTO = _megatec_like("Zinto 0.06", "Q1\r", "FW?\r", bc.claim)
 #: Hunnox: FW?, every value polled quickly, other delays, and its own "accepted" answer
 HUNNOX = _megatec_like(
     "Hunnox 0.01", "Q1\r", "FW?\r", bc.claim, QX_FLAG_QUICK_POLL, ("0", "60"), "UPS No Ack"
+)
+
+
+# --- Mecer (and Voltronic Power P98 units): commands answer "(ACK" or "(NAK" -----------------
+
+
+def _p98_protocol(qx: QxDriver, item: Item, value: str) -> str | None:
+    if not eq(item.value, "PI98"):
+        qx.log.error("Protocol [{p}] is not supported by this driver", p=item.value)
+        return None
+    return cformat(item.dfl or "%s", "Voltronic Power P98")
+
+
+def _mecer_test_battery(qx: QxDriver, item: Item, value: str) -> str | None:
+    protocol = qx.getinfo("ups.firmware.aux")
+    low = 12 if protocol is not None and eq(protocol, "Voltronic Power P98") else 60
+    if strspn(value, "0123456789") != len(value):
+        qx.log.error("{t}: non numerical value [{v}]", t=item.info_type, v=value)
+        return None
+    test_time = strtol(value) if value else 600
+    if test_time < low or test_time > 5940:
+        qx.log.error("{t}: battery test time out of range", t=item.info_type)
+        return None
+    buf = ".%d" % (test_time // 6) if test_time < 60 else "%02d" % (test_time // 60)
+    return cformat(item.command or "", buf)
+
+
+async def _mecer_claim(qx: QxDriver) -> bool:
+    item = qx.find_nut_info("input.voltage")
+    if item is None or await qx.qx_process(item) or qx.ups_infoval_set(item) != 1:
+        return False
+    item = qx.find_nut_info("ups.firmware.aux")
+    if item is None:
+        qx.delinfo("input.voltage")
+        return False
+    if await qx.qx_process(item):
+        # a unit that refuses QPI with "(NAK" is still a Mecer: skip the query from now on
+        if not item.answer or not eq(item.answer, "(NAK\r"):
+            qx.delinfo("input.voltage")
+            return False
+        item.qxflags |= QX_FLAG_SKIP
+        return True
+    if qx.ups_infoval_set(item) != 1:
+        qx.delinfo("input.voltage")
+        return False
+    return True
+
+
+MECER = Subdriver(
+    "Mecer 0.07",
+    _mecer_claim,
+    [
+        I(
+            "ups.firmware.aux",
+            0,
+            None,
+            "QPI\r",
+            6,
+            "(",
+            1,
+            4,
+            "%s",
+            QX_FLAG_STATIC,
+            None,
+            None,
+            _p98_protocol,
+        ),
+        *q1_items(),
+        *rating_items(),
+        *vendor_items(),
+        *command_items((5, "(", 1, 3), ("T%s\r", _mecer_test_battery)),
+        *delay_items(),
+    ],
+    initups=bc.initups,
+    options=bc.OPTIONS,
+    accepted="ACK",
+    rejected="(NAK\r",
 )

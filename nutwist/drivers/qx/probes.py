@@ -43,25 +43,6 @@ async def _bestups_claim(qx: QxDriver) -> bool:
     return await _two_step(qx, "input.voltage", "device.model")
 
 
-async def _mecer_claim(qx: QxDriver) -> bool:
-    item = qx.find_nut_info("input.voltage")
-    if item is None or await qx.qx_process(item) or qx.ups_infoval_set(item) != 1:
-        return False
-    item = qx.find_nut_info("ups.firmware.aux")
-    if item is None:
-        qx.delinfo("input.voltage")
-        return False
-    if await qx.qx_process(item):
-        if not item.answer or not eq(item.answer, "(NAK\r"):
-            qx.delinfo("input.voltage")
-            return False
-        return True
-    if qx.ups_infoval_set(item) != 1:
-        qx.delinfo("input.voltage")
-        return False
-    return True
-
-
 async def _never(qx: QxDriver) -> bool:
     # NUT 2.8.0's masterguard claim looks for an item named "series" that its table
     # lacks, so it never claims a device and sends nothing
@@ -177,32 +158,6 @@ BESTUPS = Subdriver(
             _bestups_id_answer,
         ),
     ],
-    implemented=False,
-)
-MECER = Subdriver(
-    "Mecer 0.07",
-    _mecer_claim,
-    [
-        I(
-            "ups.firmware.aux",
-            0,
-            None,
-            "QPI\r",
-            6,
-            "(",
-            1,
-            4,
-            "%s",
-            QX_FLAG_STATIC,
-            None,
-            None,
-            _protocol_is("PI98", fmt_value="Voltronic Power P98"),
-        ),
-        _Q1V,
-    ],
-    options=bc.OPTIONS,
-    accepted="ACK",
-    rejected="(NAK\r",
     implemented=False,
 )
 MASTERGUARD = Subdriver("Masterguard 0.02", _never, [], implemented=False)

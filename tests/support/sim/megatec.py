@@ -6,7 +6,9 @@ State keys: ``status`` ("OL", "OB", "LB": OB with battery low), ``vin``,
 nominal battery voltage), ``temp``, ``bits`` (the 8 status bits, overriding
 ``status``), and the rating (``F``) and vendor (``I``) replies.  With
 ``protocol="q1"`` it answers Q1 only; ``mustek`` asks QS, ``megatec/old`` D
-and ``zinto`` (also Hunnox) FW? for the vendor.  Action commands (T, TL, Tnn, CT, Q, C,
+and ``zinto`` (also Hunnox) FW? for the vendor.  ``qpi`` answers QPI (Mecer,
+Voltronic: ``"PI98"``, ``"NAK"``); ``ack`` is the reply to action commands
+(``"(ACK"``; None: silence).  Action commands (T, TL, Tnn, CT, Q, C,
 S...) get no reply; anything else is echoed back, as many of these units do.
 
 Run as a script: ``python -m support.sim.megatec DIR [control.json]`` prints
@@ -99,6 +101,7 @@ class MegatecSim(PtySim):
         "mustek": (b"QS\r", b"F\r", b"I\r"),
         "megatec/old": (b"D\r", b"F\r", b"I\r"),
         "zinto": (b"Q1\r", b"F\r", b"FW?\r"),
+        "mecer": (b"Q1\r", b"F\r", b"I\r"),
     }
 
     def answer(self, cmd: bytes) -> bytes | None:
@@ -109,8 +112,11 @@ class MegatecSim(PtySim):
             return (self.state["rating"] + "\r").encode()
         if cmd == vendor:
             return (self.state["vendor"] + "\r").encode()
+        if cmd == b"QPI\r" and self.state.get("qpi"):
+            return b"(" + str(self.state["qpi"]).encode() + b"\r"
         if _ACTION.match(cmd):
-            return None
+            ack = self.state.get("ack")
+            return None if ack is None else str(ack).encode() + b"\r"
         return cmd if self.echo_unknown else None
 
 
