@@ -298,3 +298,22 @@ def test_mecer_commands(twin_factory) -> None:  # type: ignore[no-untyped-def]
             assert _poll_free(twin.nutwist.sim.sent_commands()) == _poll_free(
                 twin.nut.sim.sent_commands()
             ), (ack, cmd)
+
+
+@pytest.mark.parametrize("state", [{}, {"status": "OB LB", "vin": 0.0, "batt": 10.9}])
+def test_voltronic_qs(twin_factory, state: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(protocol="voltronic-qs", m="V", rating="#220.0 003 12.00 50.0", **state)
+    dump = assert_same_dump_and_bytes(twin)
+    assert "ups.firmware.aux: PM-V" in dump and "output.frequency: 50.0" in dump
+    twin.clear_logs()
+    for side in twin.both():
+        assert side.run("-k", "-a", "ups").returncode == 0
+    assert twin.nutwist.sim.sent_commands() == twin.nut.sim.sent_commands()
+    for ack in ("ACK", None):
+        twin.set(ack=ack)
+        twin.clear_logs()
+        results = [
+            side.run("-k", "-a", "ups", "-x", "offdelay=540").returncode for side in twin.both()
+        ]
+        assert results[0] == results[1]
+        assert twin.nutwist.sim.sent_commands() == twin.nut.sim.sent_commands()

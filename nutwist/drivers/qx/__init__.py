@@ -5,11 +5,12 @@ from __future__ import annotations
 from nutwist.drivers.qx import probes
 from nutwist.drivers.qx.core import QxDriver, Subdriver
 from nutwist.drivers.qx.megatec import HUNNOX, MECER, MEGATEC, MEGATEC_OLD, MUSTEK, Q1, ZINTO
+from nutwist.drivers.qx.voltronic_qs import VOLTRONIC_QS
 
 #: NUT 2.8.0's subdriver_list order: the first whose claim succeeds is used
 SUBDRIVERS: list[Subdriver] = [
     probes.VOLTRONIC,
-    probes.VOLTRONIC_QS,
+    VOLTRONIC_QS,
     probes.VOLTRONIC_QS_HEX,
     MUSTEK,
     MEGATEC_OLD,

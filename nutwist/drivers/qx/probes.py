@@ -89,30 +89,6 @@ VOLTRONIC = Subdriver(
     rejected="(NAK\r",
     implemented=False,
 )
-VOLTRONIC_QS = Subdriver(
-    "Voltronic-QS 0.07",
-    _qs_claim,
-    [
-        I(
-            "ups.firmware.aux",
-            0,
-            None,
-            "M\r",
-            2,
-            "",
-            0,
-            0,
-            "PM-%s",
-            QX_FLAG_STATIC,
-            None,
-            None,
-            _protocol_is("V"),
-        ),
-        I("input.voltage", 0, None, "QS\r", 47, "(", 1, 5, "%.1f", 0),
-    ],
-    options=bc.OPTIONS_LIGHT,
-    implemented=False,
-)
 VOLTRONIC_QS_HEX = Subdriver(
     "Voltronic-QS-Hex 0.10",
     _qs_claim,

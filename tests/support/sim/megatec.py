@@ -8,7 +8,7 @@ nominal battery voltage), ``temp``, ``bits`` (the 8 status bits, overriding
 ``protocol="q1"`` it answers Q1 only; ``mustek`` asks QS, ``megatec/old`` D
 and ``zinto`` (also Hunnox) FW? for the vendor.  ``qpi`` answers QPI (Mecer,
 Voltronic: ``"PI98"``, ``"NAK"``); ``ack`` is the reply to action commands
-(``"(ACK"``; None: silence).  Action commands (T, TL, Tnn, CT, Q, C,
+(``"(ACK"``; None: silence); ``m`` answers M (Voltronic-QS: ``"V"``).  Action commands (T, TL, Tnn, CT, Q, C,
 S...) get no reply; anything else is echoed back, as many of these units do.
 
 Run as a script: ``python -m support.sim.megatec DIR [control.json]`` prints
@@ -102,6 +102,7 @@ class MegatecSim(PtySim):
         "megatec/old": (b"D\r", b"F\r", b"I\r"),
         "zinto": (b"Q1\r", b"F\r", b"FW?\r"),
         "mecer": (b"Q1\r", b"F\r", b"I\r"),
+        "voltronic-qs": (b"QS\r", b"F\r", None),
     }
 
     def answer(self, cmd: bytes) -> bytes | None:
@@ -112,6 +113,8 @@ class MegatecSim(PtySim):
             return (self.state["rating"] + "\r").encode()
         if cmd == vendor:
             return (self.state["vendor"] + "\r").encode()
+        if cmd == b"M\r" and self.state.get("m"):
+            return str(self.state["m"]).encode() + b"\r"
         if cmd == b"QPI\r" and self.state.get("qpi"):
             return b"(" + str(self.state["qpi"]).encode() + b"\r"
         if _ACTION.match(cmd):
