@@ -317,3 +317,24 @@ def test_voltronic_qs(twin_factory, state: dict[str, object]) -> None:  # type: 
         ]
         assert results[0] == results[1]
         assert twin.nutwist.sim.sent_commands() == twin.nut.sim.sent_commands()
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"m": "P"},
+        {"m": "P", "status": "OB LB", "vin": 0.0, "load": 13, "batt": 11.2},
+        {"m": "T", "ratings_bits": "00101011", "vin": 221.7, "freq": 59.9},
+        {"m": "T", "ratings_bits": "11111111"},
+        {"m": "P", "vin": 13.0, "load": 10, "freq": 60.0},
+    ],
+    ids=["P", "P-low-battery", "T-ratings", "T-bad-ratings", "P-escaped-bytes"],
+)
+def test_voltronic_qs_hex(twin_factory, state: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(protocol="voltronic-qs-hex", **state)
+    dump = assert_same_dump_and_bytes(twin)
+    assert f"ups.firmware.aux: PM-{state['m']}" in dump
+    twin.clear_logs()
+    for side in twin.both():
+        assert side.run("-k", "-a", "ups").returncode == 0
+    assert twin.nutwist.sim.sent_commands() == twin.nut.sim.sent_commands()

@@ -6,12 +6,13 @@ from nutwist.drivers.qx import probes
 from nutwist.drivers.qx.core import QxDriver, Subdriver
 from nutwist.drivers.qx.megatec import HUNNOX, MECER, MEGATEC, MEGATEC_OLD, MUSTEK, Q1, ZINTO
 from nutwist.drivers.qx.voltronic_qs import VOLTRONIC_QS
+from nutwist.drivers.qx.voltronic_qs_hex import VOLTRONIC_QS_HEX
 
 #: NUT 2.8.0's subdriver_list order: the first whose claim succeeds is used
 SUBDRIVERS: list[Subdriver] = [
     probes.VOLTRONIC,
     VOLTRONIC_QS,
-    probes.VOLTRONIC_QS_HEX,
+    VOLTRONIC_QS_HEX,
     MUSTEK,
     MEGATEC_OLD,
     probes.BESTUPS,

@@ -82,3 +82,20 @@ def cformat(fmt: str, *args: object) -> str:
 def trim(s: str, chars: str) -> str:
     """str_trim_m: strip any of ``chars`` from both ends."""
     return s.strip(chars)
+
+
+def strtol_end(s: str, base: int = 10) -> tuple[int, str]:
+    """strtol(s, &end, base): the number and what follows it (all of s when none)."""
+    s = cstr(s)
+    if base == 16:
+        m = re.match(r"[ \t\n\v\f\r]*([+-]?)(0[xX](?=[0-9a-fA-F]))?([0-9a-fA-F]+)", s)
+        if not m:
+            return 0, s
+        v = int(m.group(3), 16)
+        v = -v if m.group(1) == "-" else v
+    else:
+        m = _INT.match(s)
+        if not m:
+            return 0, s
+        v = int(m.group(1))
+    return max(-(2**63), min(2**63 - 1, v)), s[m.end() :]

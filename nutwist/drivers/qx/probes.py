@@ -89,31 +89,6 @@ VOLTRONIC = Subdriver(
     rejected="(NAK\r",
     implemented=False,
 )
-VOLTRONIC_QS_HEX = Subdriver(
-    "Voltronic-QS-Hex 0.10",
-    _qs_claim,
-    [
-        I(
-            "ups.firmware.aux",
-            0,
-            None,
-            "M\r",
-            2,
-            "",
-            0,
-            0,
-            "PM-%s",
-            QX_FLAG_STATIC,
-            None,
-            None,
-            _protocol_is("P", "T"),
-        ),
-        I("input.voltage", 0, None, "QS\r", 47, "#", 1, 7, "%.1f", 0),
-    ],
-    options=bc.OPTIONS_LIGHT,
-    rejected="N\r",
-    implemented=False,
-)
 BESTUPS = Subdriver(
     "BestUPS 0.06",
     _bestups_claim,

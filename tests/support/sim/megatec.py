@@ -103,9 +103,37 @@ class MegatecSim(PtySim):
         "zinto": (b"Q1\r", b"F\r", b"FW?\r"),
         "mecer": (b"Q1\r", b"F\r", b"I\r"),
         "voltronic-qs": (b"QS\r", b"F\r", None),
+        "voltronic-qs-hex": (None, None, None),
     }
 
+    def qs_hex(self) -> bytes:
+        """Voltronic-QS-Hex's binary QS answer: raw bytes, escaped where they would end a line."""
+        s = self.state
+        esc = {0x0D: b"(\x00", 0x11: b"(\x01", 0x13: b"(\x02", 0x0A: b"(\x03", 0x20: b"(\x04"}
+
+        def raw(value: int, n: int) -> bytes:
+            value = max(0, min(value, 256**n - 1))
+            return b"".join(esc.get(b, bytes([b])) for b in value.to_bytes(n, "big"))
+
+        mult = 0x35
+        volts = [
+            raw(round(float(v) * 256 * 51 / mult), 2) + b" " + raw(mult, 1)
+            for v in (s["vin"], s["vout"])
+        ]
+        fields = [
+            *volts,
+            raw(int(s["load"]), 1),
+            raw(25000, 2) + b" " + raw(round(25000 * float(s["freq"])), 3),
+            raw(230, 1) + b" " + raw(round(self.battery_volts() * 510 / 230), 1),
+            raw(int(self.bits(), 2), 1),
+        ]
+        if s.get("ratings_bits"):
+            fields.append(raw(int(str(s["ratings_bits"]), 2), 1))
+        return b"#" + b" ".join(fields) + b"\r"
+
     def answer(self, cmd: bytes) -> bytes | None:
+        if self.protocol == "voltronic-qs-hex" and cmd == b"QS\r":
+            return self.qs_hex()
         status, rating, vendor = self.QUERIES[self.protocol]
         if cmd == status:
             return self.q1()
