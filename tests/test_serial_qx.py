@@ -124,8 +124,24 @@ def test_stayoff_shutdown(twin_factory) -> None:  # type: ignore[no-untyped-def]
     assert twin.nut.sim.sent_commands()[-1] == b"S.5R0000\r"
 
 
+#: what the drivers send when polling (when a poll falls is timing, not behaviour)
+POLLS = (
+    b"Q1\r",
+    b"F\r",
+    b"I\r",
+    b"QS\r",
+    b"D\r",
+    b"FW?\r",
+    b"ID\r",
+    b"RT\r",
+    b"BP?\r",
+    b"SS?\r",
+    b"M\r",
+)
+
+
 def _poll_free(cmds: list[bytes]) -> list[bytes]:
-    return [c for c in cmds if c not in (b"Q1\r", b"F\r", b"I\r")]
+    return [c for c in cmds if c not in POLLS]
 
 
 def test_live_driver_commands_and_variables(twin_factory) -> None:  # type: ignore[no-untyped-def]
@@ -338,3 +354,63 @@ def test_voltronic_qs_hex(twin_factory, state: dict[str, object]) -> None:  # ty
     for side in twin.both():
         assert side.run("-k", "-a", "ups").returncode == 0
     assert twin.nutwist.sim.sent_commands() == twin.nut.sim.sent_commands()
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {},
+        {"status": "OB LB BOOST", "vin": 0.0, "batt": 21.0},
+        {"ID": "PR2,1500,230,230,20.0,27.6", "status": "OL", "bits": "00001000", "M": "4"},
+        {"ID": "AX1,750,120,120,20.0,27.6", "BP?": "03", "M": "9"},
+        {"ID": "620,750,230,230,40.0,55.2", "RT": "123"},
+        {"ID": "XYZ,750,120,120,20.0,27.6"},
+        {"ID": "FOR,750,120,120,20.0"},
+    ],
+    ids=[
+        "fortress",
+        "low-battery",
+        "patriot-inverted-bit",
+        "axxium-packs",
+        "sola",
+        "unknown",
+        "short-id",
+    ],
+)
+def test_bestups(twin_factory, state: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(protocol="bestups", conf="\tpins_shutdown_mode = 2\n", **state)
+    if state.get("ID") == "FOR,750,120,120,20.0":
+        for side in twin.both():
+            assert side.run("-d", "1", "-a", "ups", "-x", "protocol=bestups").returncode != 0
+        assert twin.nutwist.sim.sent_commands() == twin.nut.sim.sent_commands()
+        return
+    assert_same_dump_and_bytes(twin)
+    assert "BestUPS 0.06" in twin.nutwist.run("-d", "1", "-a", "ups").stdout
+
+
+def test_bestups_settings(twin_factory) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(
+        protocol="bestups", ID="AX1,750,120,120,20.0,27.6", conf="\tpollinterval = 1\n"
+    )
+    for side in twin.both():
+        side.start()
+    twin.wait_until(lambda s: s.getvar("ups.status") is not None)
+    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    for var, value in (
+        ("battery.packs", "4"),
+        ("battery.packs", "9"),
+        ("ups.delay.shutdown", "700"),
+    ):
+        twin.clear_logs()
+        results = [side.request(f'SET {var} "{value}"', f"b-{var}-{value}") for side in twin.both()]
+        assert results[0] == results[1], (var, value)
+        assert _poll_free(twin.nutwist.sim.sent_commands()) == _poll_free(
+            twin.nut.sim.sent_commands()
+        )
+    for cmd in ("shutdown.stayoff", "shutdown.return"):
+        twin.clear_logs()
+        results = [side.request(f"INSTCMD {cmd}", f"b-{cmd}") for side in twin.both()]
+        assert results[0] == results[1], cmd
+        assert _poll_free(twin.nutwist.sim.sent_commands()) == _poll_free(
+            twin.nut.sim.sent_commands()
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nutwist.drivers.qx import probes
+from nutwist.drivers.qx.bestups import BESTUPS
 from nutwist.drivers.qx.core import QxDriver, Subdriver
 from nutwist.drivers.qx.megatec import HUNNOX, MECER, MEGATEC, MEGATEC_OLD, MUSTEK, Q1, ZINTO
 from nutwist.drivers.qx.voltronic_qs import VOLTRONIC_QS
@@ -15,7 +16,7 @@ SUBDRIVERS: list[Subdriver] = [
     VOLTRONIC_QS_HEX,
     MUSTEK,
     MEGATEC_OLD,
-    probes.BESTUPS,
+    BESTUPS,
     MECER,
     MEGATEC,
     ZINTO,

@@ -39,22 +39,10 @@ async def _qs_claim(qx: QxDriver) -> bool:
     return await _two_step(qx, "ups.firmware.aux", "input.voltage")
 
 
-async def _bestups_claim(qx: QxDriver) -> bool:
-    return await _two_step(qx, "input.voltage", "device.model")
-
-
 async def _never(qx: QxDriver) -> bool:
     # NUT 2.8.0's masterguard claim looks for an item named "series" that its table
     # lacks, so it never claims a device and sends nothing
     return False
-
-
-def _bestups_id_answer(qx: QxDriver, item: Item, length: int) -> int:
-    if length <= 0:
-        return length
-    if length < 25 or length > 27:
-        return -1
-    return length
 
 
 _Q1V = I("input.voltage", 0, None, "Q1\r", 47, "(", 1, 5, "%.1f", 0)
@@ -87,28 +75,6 @@ VOLTRONIC = Subdriver(
     ],
     accepted="ACK",
     rejected="(NAK\r",
-    implemented=False,
-)
-BESTUPS = Subdriver(
-    "BestUPS 0.06",
-    _bestups_claim,
-    [
-        _Q1V,
-        I(
-            "device.model",
-            0,
-            None,
-            "ID\r",
-            28,
-            "",
-            0,
-            2,
-            "%s",
-            QX_FLAG_STATIC,
-            None,
-            _bestups_id_answer,
-        ),
-    ],
     implemented=False,
 )
 MASTERGUARD = Subdriver("Masterguard 0.02", _never, [], implemented=False)

@@ -104,6 +104,15 @@ class MegatecSim(PtySim):
         "mecer": (b"Q1\r", b"F\r", b"I\r"),
         "voltronic-qs": (b"QS\r", b"F\r", None),
         "voltronic-qs-hex": (None, None, None),
+        "bestups": (b"Q1\r", None, None),
+    }
+    #: Best Power's other queries (protocol "bestups"); state keys of the same names override
+    BESTUPS = {
+        b"ID\r": "FOR,750,120,120,20.0,27.6",
+        b"RT\r": "015",
+        b"BP?\r": "02",
+        b"SS?\r": "0",
+        b"M\r": "0",
     }
 
     def qs_hex(self) -> bytes:
@@ -134,6 +143,9 @@ class MegatecSim(PtySim):
     def answer(self, cmd: bytes) -> bytes | None:
         if self.protocol == "voltronic-qs-hex" and cmd == b"QS\r":
             return self.qs_hex()
+        if self.protocol == "bestups" and cmd in self.BESTUPS:
+            key = cmd[:-1].decode()
+            return (str(self.state.get(key, self.BESTUPS[cmd])) + "\r").encode()
         status, rating, vendor = self.QUERIES[self.protocol]
         if cmd == status:
             return self.q1()
