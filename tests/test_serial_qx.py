@@ -414,3 +414,13 @@ def test_bestups_settings(twin_factory) -> None:  # type: ignore[no-untyped-def]
         assert _poll_free(twin.nutwist.sim.sent_commands()) == _poll_free(
             twin.nut.sim.sent_commands()
         )
+
+
+def test_masterguard_never_claims(twin_factory) -> None:  # type: ignore[no-untyped-def]
+    """NUT 2.8.0's masterguard claim looks for an item its table lacks: no device is ever
+    claimed, and nothing is sent.  nutwist's refuses the same way."""
+    twin = twin_factory(conf="\tprotocol = masterguard\n")
+    for side in twin.both():
+        p = side.run("-d", "1", "-a", "ups")
+        assert p.returncode != 0 and "not supported" in p.stderr
+    assert twin.nut.sim.sent_commands() == twin.nutwist.sim.sent_commands() == []

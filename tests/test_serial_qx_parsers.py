@@ -121,6 +121,50 @@ def test_garbage_replies_never_raise(table: dict[str, str | None]) -> None:
     exercise(FakeQx(answer))
 
 
+#: good answers of the other subdrivers, as their simulators give them
+OTHER_GOOD = {
+    "M\r": "V\r",
+    "QS\r": "(230.0 195.0 230.0 014 50.0 27.3 30.0 00001000\r",
+    "ID\r": "FOR,750,120,120,20.0,27.6\r",
+    "RT\r": "015\r",
+    "BP?\r": "02\r",
+    "SS?\r": "0\r",
+    "QPI\r": "(PI98\r",
+    "D\r": "(230.0 195.0 230.0 014 50.0 27.3 30.0 00001000\r",
+    "FW?\r": "#FakeMegatec     FAKE-UPS   V1.0      \r",
+}
+HEX_QS = "#\x6c\x01 \x35 \x6c\x01 \x35 \x28\x00 \x51\x9a \x28\x02\x12\xd0 \xe6 \x1e \x09 \x2b\r"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(
+        [
+            "voltronic-qs",
+            "voltronic-qs-hex",
+            "mustek",
+            "megatec/old",
+            "bestups",
+            "mecer",
+            "zinto",
+            "hunnox",
+        ]
+    ),
+    st.sampled_from([*OTHER_GOOD, "Q1\r", "F\r", "I\r", "QS-hex", "M-hex"]),
+    answers,
+)
+def test_each_subdriver_survives_garbage(protocol: str, broken: str, garbage: str | None) -> None:
+    good = {**GOOD, **OTHER_GOOD}
+    if protocol == "voltronic-qs-hex":
+        good["QS\r"], good["M\r"] = HEX_QS, "T\r"
+    key = {"QS-hex": "QS\r", "M-hex": "M\r"}.get(broken, broken)
+
+    def answer(cmd: str) -> str | None:
+        return garbage if cmd == key else good.get(cmd, "")
+
+    exercise(FakeQx(answer, protocol=protocol))
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(answers, min_size=1, max_size=40))
 def test_changing_replies_never_raise(seq: list[str | None]) -> None:
