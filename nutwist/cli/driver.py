@@ -165,5 +165,9 @@ def blazer_ser() -> int:
     return main(drv="blazer_ser")
 
 
+def apcsmart() -> int:
+    return main(drv="apcsmart")
+
+
 if __name__ == "__main__":
     sys.exit(main())

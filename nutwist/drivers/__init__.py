@@ -11,6 +11,7 @@ REGISTRY = {
     "dummy-ups": "nutwist.drivers.dummy_ups:DummyUps",
     "nutdrv_qx": "nutwist.drivers.qx:NutdrvQx",
     "blazer_ser": "nutwist.drivers.blazer:BlazerSer",
+    "apcsmart": "nutwist.drivers.apcsmart:ApcSmart",
 }
 
 

@@ -32,7 +32,9 @@ def normalise_dump(text: str, port: str) -> list[str]:
     """`-d` output lines without the ones that differ by design; the port as PORT."""
     out = []
     for line in text.splitlines():
-        if not line or line.startswith("Network UPS Tools") or line.startswith("USB communication"):
+        if not line or line.startswith(
+            ("Network UPS Tools", "USB communication", "APC command table")
+        ):
             continue
         if line.startswith(IGNORED_PREFIXES):
             continue
