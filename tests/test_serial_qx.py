@@ -424,3 +424,24 @@ def test_masterguard_never_claims(twin_factory) -> None:  # type: ignore[no-unty
         p = side.run("-d", "1", "-a", "ups")
         assert p.returncode != 0 and "not supported" in p.stderr
     assert twin.nut.sim.sent_commands() == twin.nutwist.sim.sent_commands() == []
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [lambda cmd: b"(garbage\r", lambda cmd: cmd, lambda cmd: b"(230.0 195.0 230"],
+    ids=["garbage", "echo", "partial-no-cr"],
+)
+def test_bad_device_goes_stale_and_recovers(twin_factory, reply) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(conf="\tprotocol = megatec\n\tpollinterval = 1\n")
+    for side in twin.both():
+        side.start()
+    twin.wait_until(lambda s: s.getvar("ups.status") == "OL")
+    for side in twin.both():
+        side.sim.override = reply
+    twin.wait_until(lambda s: s.dumpall()[0] == "DATASTALE", timeout=90)
+    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    assert twin.nutwist.proc is not None and twin.nutwist.proc.proc.poll() is None
+    for side in twin.both():
+        side.sim.override = None
+    twin.wait_until(lambda s: s.dumpall()[0] != "DATASTALE", timeout=90)
+    assert twin.nutwist.dumpall() == twin.nut.dumpall()
