@@ -445,3 +445,48 @@ def test_bad_device_goes_stale_and_recovers(twin_factory, reply) -> None:  # typ
         side.sim.override = None
     twin.wait_until(lambda s: s.dumpall()[0] != "DATASTALE", timeout=90)
     assert twin.nutwist.dumpall() == twin.nut.dumpall()
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {},
+        {"status": "OB LB", "vin": 0.0, "batt": 2.05, "q5_vb": 0, "at": 2**31 + 5},
+        {
+            "status": "OL BOOST FAIL",
+            "vin": 200.0,
+            "vout": 228.0,
+            "standby": True,
+            "q5_err": 7,
+            "tr": "NG\x00x",
+        },
+        {
+            "status": "OL BOOST",
+            "vin": 200.0,
+            "vout": 30.0,
+            "standby": False,
+            "rating": "#230.0 004 000.0 50.0",
+        },
+    ],
+    ids=["on-line", "low-battery", "boost-failed", "bypass-off"],
+)
+def test_ablerex(twin_factory, state: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(protocol="ablerex", conf="\tprotocol = ablerex\n", **state)
+    dump = assert_same_dump_and_bytes(twin)
+    assert "ups.test.result" in " ".join(dump)
+    twin.clear_logs()
+    for side in twin.both():
+        assert side.run("-k", "-a", "ups").returncode == 0
+    assert twin.nutwist.sim.sent_commands() == twin.nut.sim.sent_commands()
+
+
+def test_ablerex_full_poll(twin_factory) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(
+        protocol="ablerex", conf="\tprotocol = ablerex\n\tpollinterval = 1\n\tpollfreq = 2\n"
+    )
+    for side in twin.both():
+        side.start()
+    twin.wait_until(lambda s: s.getvar("ups.status") == "OL")
+    twin.set(status="OB", vin=0.0, q5_err=3)
+    twin.wait_until(lambda s: s.getvar("ups.status") == "OB" and s.getvar("input.voltage") == "0.0")
+    assert twin.nutwist.dumpall() == twin.nut.dumpall()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from nutwist.drivers.qx import probes
+from nutwist.drivers.qx.ablerex import ABLEREX
 from nutwist.drivers.qx.bestups import BESTUPS
 from nutwist.drivers.qx.core import QxDriver, Subdriver
 from nutwist.drivers.qx.megatec import HUNNOX, MECER, MEGATEC, MEGATEC_OLD, MUSTEK, Q1, ZINTO
@@ -22,7 +23,7 @@ SUBDRIVERS: list[Subdriver] = [
     ZINTO,
     probes.MASTERGUARD,
     HUNNOX,
-    probes.ABLEREX,
+    ABLEREX,
     Q1,
 ]
 

@@ -1,13 +1,14 @@
 """Subdrivers nutwist only probes for: NUT's claim, so autodetection asks what NUT asks.
 
-Each has the items its NUT claim reads.  A device that one of them claims is
-reported as a protocol nutwist does not implement yet.
+Voltronic (NUT's largest subdriver) has the items its NUT claim reads; a
+device it claims is reported as a protocol nutwist does not implement yet.
+Masterguard is NUT 2.8.0's as it is: its claim looks for an item its table
+lacks, so it never claims a device.
 """
 
 from __future__ import annotations
 
-from nutwist.drivers.qx import blazer_common as bc
-from nutwist.drivers.qx.core import QX_FLAG_STATIC, QX_FLAG_TRIM, I, Item, QxDriver, Subdriver
+from nutwist.drivers.qx.core import QX_FLAG_STATIC, I, Item, QxDriver, Subdriver
 from nutwist.drivers.qx.cstr import cformat, eq
 
 
@@ -35,21 +36,10 @@ async def _voltronic_claim(qx: QxDriver) -> bool:
     return await _two_step(qx, "input.voltage", "ups.firmware.aux")
 
 
-async def _qs_claim(qx: QxDriver) -> bool:
-    return await _two_step(qx, "ups.firmware.aux", "input.voltage")
-
-
 async def _never(qx: QxDriver) -> bool:
     # NUT 2.8.0's masterguard claim looks for an item named "series" that its table
     # lacks, so it never claims a device and sends nothing
     return False
-
-
-_Q1V = I("input.voltage", 0, None, "Q1\r", 47, "(", 1, 5, "%.1f", 0)
-
-
-def _fw(cmd: str) -> Item:
-    return I("ups.firmware", 0, None, cmd, 39, "#", 28, 37, "%s", QX_FLAG_STATIC | QX_FLAG_TRIM)
 
 
 VOLTRONIC = Subdriver(
@@ -78,11 +68,3 @@ VOLTRONIC = Subdriver(
     implemented=False,
 )
 MASTERGUARD = Subdriver("Masterguard 0.02", _never, [], implemented=False)
-ABLEREX = Subdriver(
-    "Ablerex 0.01",
-    bc.claim,
-    [_Q1V, _fw("I\r")],
-    options=bc.OPTIONS,
-    accepted="ACK",
-    implemented=False,
-)

@@ -105,6 +105,7 @@ class MegatecSim(PtySim):
         "voltronic-qs": (b"QS\r", b"F\r", None),
         "voltronic-qs-hex": (None, None, None),
         "bestups": (b"Q1\r", None, None),
+        "ablerex": (b"Q1\r", b"F\r", b"I\r"),
     }
     #: Best Power's other queries (protocol "bestups"); state keys of the same names override
     BESTUPS = {
@@ -140,9 +141,30 @@ class MegatecSim(PtySim):
             fields.append(raw(int(str(s["ratings_bits"]), 2), 1))
         return b"#" + b" ".join(fields) + b"\r"
 
+    def ablerex(self, cmd: bytes) -> bytes:
+        """Ablerex's binary answers: Q5 (frequency, battery, error, current), At, TR."""
+        s = self.state
+
+        def word(v: int) -> bytes:
+            return int(v).to_bytes(2, "big")
+
+        if cmd == b"Q5\r":
+            body = (
+                word(round(float(s["freq"]) * 10)) + b"\x01\x02\x03\x04"
+                + word(int(s.get("q5_vb", 1300))) + word(int(s.get("q5_vbc", 1000)))
+                + b"\x00\x00" + word(int(s.get("q5_err", 0))) + word(int(s.get("q5_cur", 12)))
+                + b"\x20\x21\x22\x23"
+            )  # fmt: skip
+            return b"(" + body + b"\r"
+        if cmd == b"At\r":
+            return b"(" + int(s.get("at", 1800)).to_bytes(4, "big") + b"\r"
+        return b"#" + str(s.get("tr", "OK  ")).encode() + b"\r"
+
     def answer(self, cmd: bytes) -> bytes | None:
         if self.protocol == "voltronic-qs-hex" and cmd == b"QS\r":
             return self.qs_hex()
+        if self.protocol == "ablerex" and cmd in (b"Q5\r", b"At\r", b"TR\r"):
+            return self.ablerex(cmd)
         if self.protocol == "bestups" and cmd in self.BESTUPS:
             key = cmd[:-1].decode()
             return (str(self.state.get(key, self.BESTUPS[cmd])) + "\r").encode()
