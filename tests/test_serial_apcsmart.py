@@ -198,3 +198,28 @@ def test_unplug_and_replug(twin_factory) -> None:  # type: ignore[no-untyped-def
         side.sim.replug()
     twin.wait_until(lambda s: s.dumpall()[0] != "DATASTALE", timeout=90)
     assert twin.nutwist.dumpall() == twin.nut.dumpall()
+
+
+def test_vanished_port_is_reopened(tmp_path: Path) -> None:
+    """Closing the pty makes the data stale; a new pty behind the same name brings it back
+    (NUT's driver keeps its dead descriptor; nutwist's opens the port again)."""
+    twin = Twin(tmp_path, lambda d: ApcSim(d), "apcsmart", "\tpollinterval = 1\n")
+    try:
+        side = twin.nutwist
+        side.start()
+        deadline = time.monotonic() + 60
+        while side.getvar("ups.status") != "OL":
+            assert time.monotonic() < deadline, side.log()
+            time.sleep(0.1)
+        side.sim.close()
+        while side.dumpall()[0] != "DATASTALE":
+            assert time.monotonic() < deadline, side.log()
+            time.sleep(0.2)
+        side.sim.replug()
+        side.sim.set(status="OB")
+        deadline = time.monotonic() + 120
+        while side.getvar("ups.status") != "OB" or side.dumpall()[0] == "DATASTALE":
+            assert time.monotonic() < deadline, side.log()
+            time.sleep(0.2)
+    finally:
+        twin.stop()

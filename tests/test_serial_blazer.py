@@ -136,3 +136,23 @@ def test_live_instcmds(twin_factory) -> None:  # type: ignore[no-untyped-def]
         twin.set(status=status)
         twin.wait_until(lambda s, st=status: s.getvar("ups.status") == st)
         assert twin.nutwist.dumpall() == twin.nut.dumpall(), status
+
+
+@pytest.mark.parametrize("bad", ["unplug", "garbage"])
+def test_stale_and_back(twin_factory, bad: str) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(conf="\tpollinterval = 1\n")
+    for side in twin.both():
+        side.start()
+    twin.wait_until(lambda s: s.getvar("ups.status") == "OL")
+    for side in twin.both():
+        if bad == "unplug":
+            side.sim.unplug()
+        else:
+            side.sim.override = lambda cmd: b"(1 2 3 4 5 6 7 0000000x " + b"x" * 30 + b"\r"
+    twin.wait_until(lambda s: s.dumpall()[0] == "DATASTALE", timeout=90)
+    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    for side in twin.both():
+        side.sim.override = None
+        side.sim.replug()
+    twin.wait_until(lambda s: s.dumpall()[0] != "DATASTALE", timeout=90)
+    assert twin.nutwist.dumpall() == twin.nut.dumpall()
