@@ -106,12 +106,12 @@ def test_live_alerts_settings_and_commands(twin_factory) -> None:  # type: ignor
     for side in twin.both():
         side.start()
     twin.wait_until(lambda s: s.getvar("ups.status") == "OL")
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()
     # alerts, then the status byte agrees
     for status in ("OB", "OB LB", "OL"):
         twin.set(status=status)
         twin.wait_until(lambda s, st=status: s.getvar("ups.status") == st)
-        assert twin.nutwist.dumpall() == twin.nut.dumpall(), status
+        twin.same_dumpall()
 
     def polls_removed(cmds: list[bytes]) -> list[bytes]:
         # the periodic status and variable polls fall at different times on each side
@@ -173,16 +173,18 @@ def test_live_alerts_settings_and_commands(twin_factory) -> None:  # type: ignor
     twin.clear_logs()
     for side in twin.both():
         assert side.request("INSTCMD load.off", "n1") == "0"
+    twin.settle()
     assert polls_removed(twin.nut.sim.sent_commands()) == []
     time.sleep(4)  # the protocol's window: the second request must come 3 to 15 s later
     for side in twin.both():
         side.request("INSTCMD load.off", "n2", timeout=60)
+    twin.settle()
     assert (
         polls_removed(twin.nutwist.sim.sent_commands())
         == polls_removed(twin.nut.sim.sent_commands())
         == [b"Z", b"Z"]
     )
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()
 
 
 def test_unplug_and_replug(twin_factory) -> None:  # type: ignore[no-untyped-def]
@@ -193,11 +195,11 @@ def test_unplug_and_replug(twin_factory) -> None:  # type: ignore[no-untyped-def
     for side in twin.both():
         side.sim.unplug()
     twin.wait_until(lambda s: s.dumpall()[0] == "DATASTALE", timeout=90)
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()
     for side in twin.both():
         side.sim.replug()
     twin.wait_until(lambda s: s.dumpall()[0] != "DATASTALE", timeout=90)
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()
 
 
 def test_vanished_port_is_reopened(tmp_path: Path) -> None:

@@ -112,7 +112,7 @@ def test_live_instcmds(twin_factory) -> None:  # type: ignore[no-untyped-def]
     for side in twin.both():
         side.start()
     twin.wait_until(lambda s: s.getvar("ups.status") == "OL")
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()
     for cmd in (
         "beeper.toggle",
         "load.off",
@@ -135,7 +135,7 @@ def test_live_instcmds(twin_factory) -> None:  # type: ignore[no-untyped-def]
     for status in ("OB", "OB LB", "OL"):
         twin.set(status=status)
         twin.wait_until(lambda s, st=status: s.getvar("ups.status") == st)
-        assert twin.nutwist.dumpall() == twin.nut.dumpall(), status
+        twin.same_dumpall()
 
 
 @pytest.mark.parametrize("bad", ["unplug", "garbage"])
@@ -150,9 +150,9 @@ def test_stale_and_back(twin_factory, bad: str) -> None:  # type: ignore[no-unty
         else:
             side.sim.override = lambda cmd: b"(1 2 3 4 5 6 7 0000000x " + b"x" * 30 + b"\r"
     twin.wait_until(lambda s: s.dumpall()[0] == "DATASTALE", timeout=90)
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()
     for side in twin.both():
         side.sim.override = None
         side.sim.replug()
     twin.wait_until(lambda s: s.dumpall()[0] != "DATASTALE", timeout=90)
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()

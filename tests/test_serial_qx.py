@@ -149,7 +149,7 @@ def test_live_driver_commands_and_variables(twin_factory) -> None:  # type: igno
     for side in twin.both():
         side.start()
     twin.wait_until(lambda s: s.getvar("ups.status") == "OL")
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()
     # instant commands: the same bytes on the line and the same result
     for cmd in (
         "beeper.toggle",
@@ -194,7 +194,7 @@ def test_live_driver_commands_and_variables(twin_factory) -> None:  # type: igno
     for status in ("OB", "OB LB", "OL"):
         twin.set(status=status)
         twin.wait_until(lambda s, st=status: s.getvar("ups.status") == st)
-        assert twin.nutwist.dumpall() == twin.nut.dumpall(), status
+        twin.same_dumpall()
 
 
 def test_unplug_and_replug(twin_factory) -> None:  # type: ignore[no-untyped-def]
@@ -207,11 +207,11 @@ def test_unplug_and_replug(twin_factory) -> None:  # type: ignore[no-untyped-def
     started = time.monotonic()
     twin.wait_until(lambda s: s.dumpall()[0] == "DATASTALE", timeout=90)
     stale_after = time.monotonic() - started
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()
     for side in twin.both():
         side.sim.replug()
     twin.wait_until(lambda s: s.dumpall()[0] != "DATASTALE", timeout=60)
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()
     assert stale_after < 60
 
 
@@ -269,7 +269,7 @@ def test_variant_instcmds_and_shutdown(twin_factory) -> None:  # type: ignore[no
     for side in twin.both():
         side.start()
     twin.wait_until(lambda s: s.getvar("ups.status") == "OL")
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()
     for cmd in ("shutdown.return", "test.battery.start.quick", "load.off"):
         twin.clear_logs()
         results = [side.request(f"INSTCMD {cmd}", f"v-{cmd}") for side in twin.both()]
@@ -296,7 +296,7 @@ def test_mecer_commands(twin_factory) -> None:  # type: ignore[no-untyped-def]
     for side in twin.both():
         side.start()
     twin.wait_until(lambda s: s.getvar("ups.status") == "OL")
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()
     for ack in ("(ACK", "(NAK", None):
         twin.set(ack=ack)
         for cmd in (
@@ -395,7 +395,7 @@ def test_bestups_settings(twin_factory) -> None:  # type: ignore[no-untyped-def]
     for side in twin.both():
         side.start()
     twin.wait_until(lambda s: s.getvar("ups.status") is not None)
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()
     for var, value in (
         ("battery.packs", "4"),
         ("battery.packs", "9"),
@@ -439,12 +439,12 @@ def test_bad_device_goes_stale_and_recovers(twin_factory, reply) -> None:  # typ
     for side in twin.both():
         side.sim.override = reply
     twin.wait_until(lambda s: s.dumpall()[0] == "DATASTALE", timeout=90)
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()
     assert twin.nutwist.proc is not None and twin.nutwist.proc.proc.poll() is None
     for side in twin.both():
         side.sim.override = None
     twin.wait_until(lambda s: s.dumpall()[0] != "DATASTALE", timeout=90)
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()
 
 
 @pytest.mark.parametrize(
@@ -489,4 +489,4 @@ def test_ablerex_full_poll(twin_factory) -> None:  # type: ignore[no-untyped-def
     twin.wait_until(lambda s: s.getvar("ups.status") == "OL")
     twin.set(status="OB", vin=0.0, q5_err=3)
     twin.wait_until(lambda s: s.getvar("ups.status") == "OB" and s.getvar("input.voltage") == "0.0")
-    assert twin.nutwist.dumpall() == twin.nut.dumpall()
+    twin.same_dumpall()

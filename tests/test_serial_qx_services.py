@@ -91,3 +91,32 @@ def test_dropin_command_is_installed() -> None:
     p = subprocess.run([str(exe), "-h"], capture_output=True, text=True, timeout=30)
     assert p.returncode == 0 and "protocol" in p.stdout and "-d <count>" in p.stdout
     assert os.access(exe, os.X_OK)
+
+
+@pytest.mark.parametrize("driver", ["nutdrv_qx", "blazer_ser", "apcsmart"])
+def test_twistd_nut_driver(tmp_path: Path, driver: str) -> None:
+    from support.nut import NutProcess, dumpall
+    from support.sim.apc import ApcSim
+
+    sim = (ApcSim(tmp_path) if driver == "apcsmart" else MegatecSim(tmp_path)).start()
+    try:
+        conf, state = tmp_path / "conf", tmp_path / "state"
+        conf.mkdir()
+        state.mkdir()
+        (conf / "ups.conf").write_text(f"[u]\n\tdriver = {driver}\n\tport = {sim.path}\n")
+        twistd = Path(sys.executable).with_name("twistd")
+        argv = [str(twistd), "--pidfile=", "-n", "nut", "driver", "-a", "u"]
+        argv += ["--confdir", str(conf), "--statepath", str(state)]
+        proc = NutProcess(argv, nut_env(conf, state), tmp_path / "twistd.log")
+        try:
+            sock = state / f"{driver}-u"
+            deadline = time.monotonic() + 60
+            while not (sock.exists() and any("ups.status" in line for line in dumpall(sock))):
+                assert proc.proc.poll() is None, (tmp_path / "twistd.log").read_text()
+                assert time.monotonic() < deadline, (tmp_path / "twistd.log").read_text()
+                time.sleep(0.1)
+            assert f'SETINFO driver.name "{driver}"' in dumpall(sock)
+        finally:
+            proc.stop()
+    finally:
+        sim.stop()

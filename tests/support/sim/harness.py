@@ -75,9 +75,24 @@ class Side:
         return [*nutwist_driver_argv(self.driver), *args]
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        p = subprocess.run(
             self.argv(*args), env=self.env, capture_output=True, text=True, timeout=timeout
         )
+        self.settle()
+        return p
+
+    def settle(self, quiet: float = 0.2, timeout: float = 10) -> None:
+        """Until the simulator has received nothing for ``quiet`` seconds (a driver's last
+        bytes may still be in the pty when it exits or reports a command done)."""
+        deadline = time.monotonic() + timeout
+        last, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            now = len(self.sim.received)
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+            time.sleep(0.05)
 
     def dump(self, upsname: str = "ups", count: int = 1) -> list[str]:
         p = self.run("-d", str(count), "-a", upsname)
@@ -128,6 +143,7 @@ class Side:
             for raw in self.peer.buf.split(b"\n"):
                 if raw.startswith(want):
                     self.peer.buf = self.peer.buf.replace(raw + b"\n", b"", 1)
+                    self.settle()
                     return raw[len(want) :].decode()
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.name}: no TRACKING answer to {line!r}")
@@ -189,7 +205,22 @@ class Twin:
         for side in self.both():
             side.sim.set(**kw)
 
+    def settle(self, quiet: float = 0.3, timeout: float = 10) -> None:
+        """Until neither simulator has received a byte for ``quiet`` seconds: a driver's
+        last bytes may still be in the pty when it reports the command done."""
+        deadline = time.monotonic() + timeout
+        last = [-1, -1]
+        since = time.monotonic()
+        while time.monotonic() < deadline:
+            now = [len(side.sim.received) for side in self.both()]
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+            time.sleep(0.05)
+
     def clear_logs(self) -> None:
+        self.settle()
         for side in self.both():
             side.sim.clear_log()
 
@@ -200,6 +231,17 @@ class Twin:
         for side in self.both():
             side.stop()
             side.sim.stop()
+
+    def same_dumpall(self, timeout: float = 45) -> list[str]:
+        """Until both drivers publish the same DUMPALL (each polls on its own clock, so
+        a value refreshed by one's full poll may take the other's next one); then that."""
+        deadline = time.monotonic() + timeout
+        while True:
+            nut, ours = self.nut.dumpall(), self.nutwist.dumpall()
+            if nut == ours or time.monotonic() > deadline:
+                assert ours == nut
+                return nut
+            time.sleep(0.2)
 
     def wait_until(self, pred: Callable[[Side], bool], timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
