@@ -82,6 +82,9 @@ STATUS_NAMES = {
 }  # fmt: skip
 
 
+_STATUS_LOWER = {k.lower(): v for k, v in STATUS_NAMES.items()}
+
+
 def STATUS(bit: int) -> int:
     return 1 << bit
 
@@ -335,13 +338,12 @@ class QxDriver(Driver):
         clear = value.startswith("!")
         if clear:
             value = value[1:]
-        for name, bit in STATUS_NAMES.items():
-            if eq(name, value):
-                if clear:
-                    self.ups_status &= ~STATUS(bit)
-                else:
-                    self.ups_status |= STATUS(bit)
-                return
+        bit = _STATUS_LOWER.get(cstr(value).lower())
+        if bit is not None:
+            if clear:
+                self.ups_status &= ~STATUS(bit)
+            else:
+                self.ups_status |= STATUS(bit)
 
     def qx_status(self) -> int:
         return self.ups_status

@@ -68,6 +68,8 @@ def eq(a: str | None, b: str | None) -> bool:
     """strcasecmp(a, b) == 0."""
     if a is None or b is None:
         return False
+    if a == b and "\0" not in a:
+        return True
     return cstr(a).lower() == cstr(b).lower()
 
 
