@@ -490,3 +490,21 @@ def test_ablerex_full_poll(twin_factory) -> None:  # type: ignore[no-untyped-def
     twin.set(status="OB", vin=0.0, q5_err=3)
     twin.wait_until(lambda s: s.getvar("ups.status") == "OB" and s.getvar("input.voltage") == "0.0")
     twin.same_dumpall()
+
+
+def test_device_absent_at_start(twin_factory) -> None:  # type: ignore[no-untyped-def]
+    """NUT's driver gives up when the UPS does not answer at start-up; nutwist's serves its
+    socket with stale data, keeps looking (with back-off) and picks the UPS up later."""
+    twin = twin_factory(conf="\tprotocol = megatec\n\tpollinterval = 1\n")
+    for side in twin.both():
+        side.sim.unplug()
+    p = twin.nut.run("-a", "ups", "-F")
+    assert p.returncode != 0
+    side = twin.nutwist
+    side.start()
+    assert side.dumpall()[0] == "DATASTALE"
+    side.sim.replug()
+    deadline = time.monotonic() + 90
+    while side.getvar("ups.status") != "OL" or side.dumpall()[0] == "DATASTALE":
+        assert time.monotonic() < deadline, side.log()
+        time.sleep(0.2)
