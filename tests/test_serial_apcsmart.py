@@ -54,6 +54,7 @@ def same(twin: Twin) -> list[str]:
         {"caps": "##u443253264271280##l443196188208204"},
         {"vars": {"T": "25.50", "b": "50.9.I"}, "cmdset": CMDSET.replace("S", "ST")},
         {"vars": {"T": "123.4"}, "cmdset": CMDSET.replace("S", "ST")},
+        {"vars": {"V": "6QD"}, "nolf": "V"},
     ],
     ids=[
         "on-line",
@@ -66,6 +67,7 @@ def same(twin: Twin) -> list[str]:
         "matrix-caps",
         "ambient-temp",
         "uptime",
+        "reply-without-lf",
     ],
 )
 def test_dumps_and_bytes(twin_factory, state: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
@@ -92,6 +94,23 @@ def test_shutdown_bytes(twin_factory, conf: str) -> None:  # type: ignore[no-unt
         p = side.run("-k", "-a", "ups")
         assert p.returncode == 0, p.stderr
     assert twin.nutwist.sim.sent_commands() == twin.nut.sim.sent_commands()
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {},
+        {"status": "OB LB"},
+        {"vars": {"V": "6QD"}, "cmdset": "NA"},
+        # a reply without its line end: a canonical read sees nothing (and NUT asks 'b'
+        # next), a raw read sees a partial line and gives up on the firmware table
+        {"vars": {"V": "6QD"}, "nolf": "V"},
+    ],
+)
+def test_raw_tty_mode(twin_factory, state: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    twin = twin_factory(conf="\tttymode = raw\n", **state)
+    dump = same(twin)
+    assert "driver.parameter.ttymode: raw" in dump
 
 
 def test_bad_options_are_refused(twin_factory) -> None:  # type: ignore[no-untyped-def]

@@ -16,9 +16,9 @@ first poll and hourly, the status and the polled variables every poll.
 
 "Nasty" commands (load.off, shutdown.*) must be sent twice within 3 to 15 s.
 ``sdtype``/``advorder``/``awd``/``cshdelay`` choose the ``-k`` method as in
-NUT.  Not supported: ``ttymode = raw`` (the reads are always canonical), and
+NUT; ``ttymode = raw`` reads whatever has arrived instead of whole lines.
 ``cable = 940-0095B`` only sets DTR on and RTS off, which a pseudo-terminal
-cannot show.
+cannot show (tests cannot check it).
 """
 
 # printf formats on purpose: the values must be formatted as NUT's C code does
@@ -238,6 +238,15 @@ def canonical_apc() -> Reader:
     return reader
 
 
+def raw_chunk() -> Reader:
+    """A non-canonical read (``ttymode = raw``): whatever has arrived."""
+
+    def reader(buf: bytes) -> int | None:
+        return min(len(buf), APC_LBUF) if buf else None
+
+    return reader
+
+
 def _sleep(clock: Any, seconds: float) -> defer.Deferred[None]:
     d: defer.Deferred[None] = defer.Deferred()
     clock.callLater(seconds, d.callback, None)
@@ -281,6 +290,8 @@ class ApcSmart(Driver):
         self.last_full = 0
         self.last_nasty = 0
         self.comm_failures = 0
+        #: ``ttymode = raw``: reads return what has arrived, not whole lines
+        self.raw_mode = self.getval("ttymode") == "raw"
 
     def now(self) -> int:
         return int(self.clock.seconds())
@@ -312,8 +323,9 @@ class ApcSmart(Driver):
         """One canonical read: a line, b"" on timeout, None on I/O errors."""
         if self.line is None or not self.line.is_open:
             return None
+        reader = raw_chunk() if self.raw_mode else canonical_apc()
         try:
-            return await self.line.read(canonical_apc(), timeout)
+            return await self.line.read(reader, timeout)
         except PortError:
             return None
 
@@ -339,8 +351,8 @@ class ApcSmart(Driver):
             raw = await self._line(timeout)
             if raw is None:
                 return -1, ""
-            # IGNCR: the tty drops CR before anything sees it
-            data = raw.replace(b"\r", b"").decode("latin-1")
+            # canonical mode sets IGNCR: the tty drops CR before anything sees it
+            data = (raw if self.raw_mode else raw.replace(b"\r", b"")).decode("latin-1")
             if not data and not raw:
                 if buf:
                     return -1, ""

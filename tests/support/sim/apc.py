@@ -9,7 +9,8 @@ the alert character for the change at once (``!``, ``$``, ``%``, ``+``, ``#``),
 as APC units do between replies.
 
 State keys: ``status`` (words OL OB LB RB CAL TRIM BOOST OVER, or ``byte``),
-``vars`` (command char -> value), ``cmdset``, ``caps``, ``silent``.
+``vars`` (command char -> value), ``cmdset``, ``caps``, ``silent``, ``nolf``
+(command chars whose replies lack their CR LF).
 """
 
 from __future__ import annotations
@@ -170,7 +171,8 @@ class ApcSim(PtySim):
                     continue
                 reply = self.byte(chr(b))
                 if reply is not None:
-                    self._write(reply.encode("latin-1") + b"\r\n")
+                    end = b"" if chr(b) in str(self.state.get("nolf", "")) else b"\r\n"
+                    self._write(reply.encode("latin-1") + end)
 
     def byte(self, ch: str) -> str | None:
         s = self.state
