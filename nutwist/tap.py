@@ -106,7 +106,7 @@ def _driver_service(sub: DriverOptions) -> service.IService:
     if section is None:
         print(f"nutwist: no [{sub['upsname']}] section in {cs.path('ups.conf')}", file=sys.stderr)
         raise SystemExit(1)
-    if not implemented(section.driver):
+    if not implemented(section.driver, section):
         print(
             f"nutwist: driver {section.driver!r} is not one nutwist implements "
             f"({', '.join(REGISTRY)}); run NUT's own ({cs.ups.driverpath}/{section.driver})",

@@ -120,3 +120,30 @@ def test_twistd_nut_driver(tmp_path: Path, driver: str) -> None:
             proc.stop()
     finally:
         sim.stop()
+
+
+@pytest.mark.parametrize(
+    "extra", ["\tport = auto\n", "\tport = /dev/null\n\tvendorid = 0665\n\tproductid = 5161\n"]
+)
+def test_usb_sections_are_left_to_nut(tmp_path: Path, extra: str) -> None:
+    """nutwist's nutdrv_qx drives serial ports: a USB section runs NUT's C driver."""
+    from nutwist.config import ups as upsconf
+    from nutwist.drivers import implemented
+
+    conf, state = tmp_path / "conf", tmp_path / "state"
+    conf.mkdir()
+    state.mkdir()
+    (conf / "ups.conf").write_text(f"[usb]\n\tdriver = nutdrv_qx\n{extra}")
+    section = upsconf.load(str(conf / "ups.conf")).find("usb")
+    assert section is not None and not implemented("nutdrv_qx", section)
+    env = nut_env(conf, state)
+    p = subprocess.run(
+        [sys.executable, "-m", "nutwist.cli.upsdrvctl", "-t", "start"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert "exec: /lib/nut/nutdrv_qx -a usb" in p.stdout
+    p = subprocess.run(
+        [sys.executable, "-m", "nutwist.cli.driver", "nutdrv_qx", "-a", "usb", "-d", "1"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert p.returncode == 1 and "serial ports only" in p.stderr and "Traceback" not in p.stderr

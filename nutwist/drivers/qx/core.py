@@ -238,6 +238,13 @@ class QxDriver(Driver):
         self.cablepower = self.CABLEPOWER[cp]
         if not self.getval("port"):
             raise DeviceError("Error: you must specify a port name in ups.conf")
+        from nutwist.drivers import qx_is_serial
+
+        if not qx_is_serial(self.params):
+            raise DeviceError(
+                "nutwist's nutdrv_qx drives serial ports only: use NUT's own nutdrv_qx "
+                "for a USB device (port = auto, subdriver, vendorid, ...)"
+            )
 
     # --- time, as NUT's time(): whole seconds ------------------------------------------
 
