@@ -137,7 +137,7 @@ def _driver_service(sub: DriverOptions) -> service.IService:
     section = cs.ups.find(sub["upsname"])
     if section is None:
         fail(f"nutwist: no [{sub['upsname']}] section in {cs.path('ups.conf')}")
-    if not implemented(section.driver):
+    if not implemented(section.driver, section):
         fail(
             f"nutwist: driver {section.driver!r} is not one nutwist implements "
             f"({', '.join(REGISTRY)}); run NUT's own ({cs.ups.driverpath}/{section.driver})"

@@ -47,6 +47,7 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("-q", dest="quiet", action="count", default=0)
     p.add_argument("-i", dest="interval")
     p.add_argument("-s", dest="standalone_name")
+    p.add_argument("-d", dest="dump", type=int, default=0)
     return p
 
 
@@ -59,6 +60,7 @@ def usage(prog: str, drv: str) -> str:
         "  -F             - stay in the foreground",
         "  -B             - go to the background (the default)",
         "  -k             - force shutdown (power the UPS off) and exit",
+        "  -d <count>     - dump data to stdout after 'count' updates loop and exit",
         "  -u <user>      - switch to <user> (if started as root)",
         "  -x <var>=<val> - set a driver option",
         "  -V             - print the version and exit",
@@ -139,6 +141,7 @@ def main(argv: list[str] | None = None, drv: str | None = None) -> int:
             kill=args.kill,
             # NUT's precedence: -u, the section's user, the global one, then nut
             user=run_as_user(args.user, section.values.get("user"), conf.user),
+            dump=max(0, args.dump),
         )
     except ConfigError as e:
         die(str(e))
@@ -146,6 +149,18 @@ def main(argv: list[str] | None = None, drv: str | None = None) -> int:
 
 def dummy_ups() -> int:
     return main(drv="dummy-ups")
+
+
+def nutdrv_qx() -> int:
+    return main(drv="nutdrv_qx")
+
+
+def blazer_ser() -> int:
+    return main(drv="blazer_ser")
+
+
+def apcsmart() -> int:
+    return main(drv="apcsmart")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ def driver_argv(
     conf: upsconf.UpsConf, section: upsconf.UpsSection, args: argparse.Namespace
 ) -> list[str]:
     drv = section.driver or ""
-    if implemented(drv):
+    if implemented(drv, section):
         argv = [sys.executable, "-m", "nutwist.cli.driver", drv]
     else:
         argv = [os.path.join(conf.driverpath, drv)]

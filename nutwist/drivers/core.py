@@ -335,6 +335,8 @@ class Driver:
         for key, value in self.params.items():
             if key in _NOT_PUBLISHED or key.lower() in SECRET_KEYS:
                 continue
+            if key.lower().startswith(("override.", "default.")):
+                continue  # NUT applies these to the variables, never as parameters
             self.setinfo(f"driver.parameter.{key}", value)
         for flag in self.flags:
             self.setinfo(f"driver.flag.{flag}", "enabled")

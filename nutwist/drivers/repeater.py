@@ -39,6 +39,7 @@ from nutwist.client import errors
 from nutwist.client.names import AddrError, split_name
 from nutwist.client.protocol import NutClient, connect
 from nutwist.client.session import Credentials, Refusals, log_in
+from nutwist.config.tokenizer import unescape
 from nutwist.drivers.core import (
     TRACKING_FAILED,
     TRACKING_INVALID,
@@ -335,10 +336,10 @@ class Repeater:
         d.setflags(name, flags)
         if "STRING" in t.flags:
             d.setaux(name, t.aux)
-        current = [_unescape(e) for e in d.state.getenums(name) or ()]
+        current = [unescape(e) for e in d.state.getenums(name) or ()]
         if current != t.enums:
             for enc in d.state.getenums(name) or ():
-                if _unescape(enc) not in t.enums:
+                if unescape(enc) not in t.enums:
                     d.delenum(name, enc)
             for e in t.enums:
                 d.addenum(name, e)
@@ -417,15 +418,6 @@ class Repeater:
                 )
                 return TRACKING_FAILED
             await task.deferLater(self.clock, TRACKING_POLL, lambda: None)
-
-
-def _unescape(enc: str) -> str:
-    """An enum value as stored (escaped for the wire) back to the raw text."""
-    out = []
-    it = iter(enc)
-    for c in it:
-        out.append(next(it, "") if c == "\\" else c)
-    return "".join(out)
 
 
 def _tls_from_section(driver: Driver) -> ClientTls | None:

@@ -61,7 +61,7 @@ class DriversService(service.MultiService):
         keep = {s.name for s in conf.sections.values() if s.driver and s.port}
         for name in list(self.drivers):
             section = conf.find(name)
-            if name not in keep or section is None or not implemented(section.driver):
+            if name not in keep or section is None or not implemented(section.driver, section):
                 child = self.getServiceNamed(name)
                 child.disownServiceParent()
                 del self.drivers[name]
@@ -82,7 +82,7 @@ class DriversService(service.MultiService):
             if not section.driver or not section.port:
                 continue
             path = os.path.join(self.statepath, socket_name(section.driver, section.name))
-            if not implemented(section.driver):
+            if not implemented(section.driver, section):
                 self.external[section.name] = path
                 continue
             if os.path.exists(path) and socket_is_live(path):

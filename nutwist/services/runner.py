@@ -31,7 +31,10 @@ def _kill_power(driver: Driver) -> int:
     from twisted.internet import defer, task
 
     async def go() -> None:
-        await defer.maybeDeferred(driver.initinfo)
+        # NUT's -k only finds the device (upsdrv_initups) before upsdrv_shutdown;
+        # a driver that splits the two says so with shutdown_prepare
+        prepare = getattr(driver, "shutdown_prepare", None) or driver.initinfo
+        await defer.maybeDeferred(prepare)
         await defer.maybeDeferred(driver.shutdown)
 
     result: list[int] = []
@@ -55,6 +58,48 @@ def _kill_power(driver: Driver) -> int:
     return result[0] if result else 1
 
 
+def dump_data(driver: Driver, count: int) -> int:
+    """NUT's ``-d <count>``: start, run ``count`` + 1 more update loops back to back,
+    print the tree as ``var: value`` lines (sorted as NUT's tree) and exit."""
+    from twisted.internet import defer, task
+
+    async def go() -> None:
+        driver.publish_driver_info()
+        await defer.maybeDeferred(driver.initinfo)
+        driver.mirror_device_info()
+        driver.apply_overrides()
+        for _ in range(count + 2):
+            await defer.maybeDeferred(driver.updateinfo)
+            driver.mirror_device_info()
+            driver.apply_overrides()
+        driver.delinfo("driver.state")
+        for v in driver.state.variables():
+            print(f"{v.name}: {v.raw}")
+        sys.stdout.flush()
+
+    result: list[int] = []
+
+    def main(reactor: Any) -> defer.Deferred[None]:
+        d = defer.Deferred.fromCoroutine(go())
+
+        def ok(_: object) -> None:
+            result.append(0)
+
+        def failed(f: Any) -> None:
+            print(f"Fatal error: {f.getErrorMessage()}", file=sys.stderr)
+            result.append(1)
+
+        d.addCallbacks(ok, failed)
+        d.addBoth(lambda _: driver.stop())
+        return d
+
+    try:
+        task.react(main, [])
+    except SystemExit:
+        pass
+    return result[0] if result else 1
+
+
 def run_driver(
     cls: type[Driver],
     section: UpsSection,
@@ -66,6 +111,7 @@ def run_driver(
     foreground: bool = False,
     kill: bool = False,
     user: str | None = None,
+    dump: int = 0,
 ) -> int:
     try:
         driver = cls(section.name, section, confdir=confdir, extra=extra)
@@ -77,6 +123,9 @@ def run_driver(
     except DeviceError as e:
         print(e, file=sys.stderr)  # NUT's own words, as its drivers print them
         return 1
+    if dump:
+        process.start_logging(debug)
+        return dump_data(driver, dump)
     if kill:
         process.start_logging(debug)
         return _kill_power(driver)
