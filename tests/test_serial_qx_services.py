@@ -66,7 +66,7 @@ def test_upsdrvctl_starts_the_dropin_driver(tmp_path: Path) -> None:
     with MegatecSim(tmp_path) as sim:
         conf, state = _conf(tmp_path, sim.path)
         env = nut_env(conf, state)
-        upsdrvctl = [sys.executable, "-m", "nutwist.cli.upsdrvctl"]
+        upsdrvctl = [sys.executable, "-m", "nutwist.cli.upsdrvctl", "-u", "root"]
         p = subprocess.run(
             [*upsdrvctl, "-t", "start"], env=env, capture_output=True, text=True, timeout=60
         )

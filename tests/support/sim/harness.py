@@ -72,7 +72,7 @@ class Side:
     def argv(self, *args: str) -> list[str]:
         if self.is_nut:
             return [str(NUT_LIB / self.driver), *args, "-u", "root"]
-        return [*nutwist_driver_argv(self.driver), *args]
+        return [*nutwist_driver_argv(self.driver), *args, "-u", "root"]
 
     def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         p = subprocess.run(
