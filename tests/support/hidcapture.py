@@ -1,0 +1,131 @@
+"""Reading a USB HID UPS out of a nut-ddl ``.dev`` capture (NUT's ``usbhid-ups -DDD`` log).
+
+A usable capture logs the report descriptor in hex (``Report Descriptor: (N bytes) => ...``
+and continuation lines) and the reports the driver fetched (``Report[get]: (N bytes) =>``).
+The first answer seen for each report ID is the one served.  Plain ``lsusb -v`` dumps
+(``Report Descriptors: ** UNAVAILABLE **``) carry no descriptor and are not usable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_HEX = re.compile(r"^(?:[0-9a-f]{2} ?)+$")
+_DESC = re.compile(r"Report Descriptor: \((\d+) bytes\) => ([0-9a-f ]+)")
+_CONT = re.compile(r"^#?\s*(?:[\d.]+\s+)?\[D\d\]\s+([0-9a-f ]+)$")
+_REPORT = re.compile(r"Report\[get\]: \(\d+ bytes\) => ([0-9a-f ]+)")
+_FIELD = re.compile(
+    r"- (VendorID|ProductID|Manufacturer|Product|Serial Number|Device release number): (.*)"
+)
+
+
+@dataclass
+class Capture:
+    path: Path
+    rdesc: bytes
+    reports: dict[int, bytes]
+    vendorid: int
+    productid: int
+    bcd: int = 0x0100
+    strings: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+
+def load(path: Path) -> Capture | None:
+    """The device in ``path``, or None when the capture has no report descriptor."""
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    rdesc = b""
+    reports: dict[int, bytes] = {}
+    fields: dict[str, str] = {}
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        m = _DESC.search(line)
+        if m and not rdesc:
+            size = int(m.group(1))
+            chunks = [m.group(2).strip()]
+            j = i + 1
+            while j < len(lines):
+                c = _CONT.match(lines[j].rstrip())
+                if not c or not _HEX.match(c.group(1).strip()):
+                    break
+                chunks.append(c.group(1).strip())
+                j += 1
+            data = bytes.fromhex(" ".join(chunks))
+            if len(data) >= size:
+                rdesc = data[:size]
+            i = j
+            continue
+        m = _REPORT.search(line)
+        if m:
+            data = bytes.fromhex(m.group(1).strip())
+            if data:
+                reports.setdefault(data[0], data)
+        m = _FIELD.search(line)
+        if m:
+            fields.setdefault(m.group(1), m.group(2).strip())
+        i += 1
+    if not rdesc or "VendorID" not in fields:
+        return None
+    return Capture(
+        path=path,
+        rdesc=rdesc,
+        reports=reports,
+        vendorid=int(fields["VendorID"], 16),
+        productid=int(fields.get("ProductID", "0"), 16),
+        bcd=int(fields.get("Device release number", "0100"), 16),
+        strings={
+            1: fields.get("Manufacturer", ""),
+            2: fields.get("Product", ""),
+            3: fields.get("Serial Number", ""),
+        },
+    )
+
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "usbhid"
+# nut-ddl checked out beside the project, when present (kept stdlib-only: the umockdev fake
+# imports this module under the system Python)
+DDL = Path(__file__).resolve().parents[3] / "shared" / "data" / "nut-ddl"
+
+
+def captures() -> list[Path]:
+    """Every usable capture: the copies in tests/data/usbhid, then nut-ddl's when present."""
+    found = sorted(DATA.glob("*.dev"))
+    names = {p.name for p in found}
+    if DDL.is_dir():
+        for p in sorted(DDL.glob("**/*usbhid*.dev")):
+            if p.name not in names and "Report Descriptor: (" in p.read_text(errors="replace"):
+                found.append(p)
+                names.add(p.name)
+    return found
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+FAKE = Path(__file__).resolve().parent / "umockdev_hid.py"
+
+
+def have_umockdev() -> bool:
+    """True when the system Python can run the umockdev fake (python3-gi, gir1.2-umockdev-1.0)."""
+    import subprocess
+
+    if not Path(SYSTEM_PYTHON).exists():
+        return False
+    probe = "import gi; gi.require_version('UMockdev', '1.0'); from gi.repository import UMockdev"
+    return subprocess.run([SYSTEM_PYTHON, "-c", probe], capture_output=True).returncode == 0
+
+
+def fake_argv(
+    capture: Path, cmd: list[str], control: Path | None = None, log: Path | None = None
+) -> list[str]:
+    """argv that runs ``cmd`` with the device of ``capture`` plugged in (see umockdev_hid)."""
+    argv = [SYSTEM_PYTHON, str(FAKE), str(capture)]
+    if control is not None:
+        argv += ["--control", str(control)]
+    if log is not None:
+        argv += ["--log", str(log)]
+    return [*argv, "--", *cmd]
