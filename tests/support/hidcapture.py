@@ -2,7 +2,8 @@
 
 A usable capture logs the report descriptor in hex (``Report Descriptor: (N bytes) => ...``
 and continuation lines) and the reports the driver fetched (``Report[get]: (N bytes) =>``).
-The first answer seen for each report ID is the one served.  Plain ``lsusb -v`` dumps
+The first answer seen for each report ID is the one served.  A ``<name>.reports.json`` beside
+the capture adds reports the log does not hold (``{"reports": {"16": "160e"}}``, IDs in hex) and strings (``{"strings": {"4": "PbAc"}}``).  Plain ``lsusb -v`` dumps
 (``Report Descriptors: ** UNAVAILABLE **``) carry no descriptor and are not usable.
 """
 
@@ -72,6 +73,15 @@ def load(path: Path) -> Capture | None:
         i += 1
     if not rdesc or "VendorID" not in fields:
         return None
+    extra = path.with_name(path.stem + ".reports.json")
+    if extra.exists():
+        import json
+
+        supplement = json.loads(extra.read_text())
+        for rid, hexdata in supplement.get("reports", {}).items():
+            reports.setdefault(int(rid, 16), bytes.fromhex(hexdata))
+        for index, text in supplement.get("strings", {}).items():
+            fields.setdefault(f"string {index}", text)
     return Capture(
         path=path,
         rdesc=rdesc,
@@ -83,6 +93,7 @@ def load(path: Path) -> Capture | None:
             1: fields.get("Manufacturer", ""),
             2: fields.get("Product", ""),
             3: fields.get("Serial Number", ""),
+            **{int(k[7:]): v for k, v in fields.items() if k.startswith("string ")},
         },
     )
 

@@ -10,7 +10,7 @@ libusb (NUT's C driver, pyusb) and sysfs enumeration find it.
 
 ``--control FILE`` is a JSON object the fake re-reads whenever it changes:
 
-- ``"reports": {"12": "0c64"}`` replaces the answer to GET_REPORT for a report ID (hex);
+- ``"reports": {"0c": "0c64"}`` replaces the answer to GET_REPORT for a report ID (both in hex);
 - ``"interrupt": ["1601", ...]`` queues reports for the interrupt-in endpoint (each list
   element is sent once, in order; the fake remembers how many it has sent);
 - ``"unplugged": true`` makes every request fail with ENODEV and removes the device from
@@ -109,7 +109,7 @@ class Device:
         except (OSError, ValueError):
             return False
         for rid, hexdata in ctl.get("reports", {}).items():
-            self.reports[int(rid)] = bytes.fromhex(hexdata)
+            self.reports[int(rid, 16)] = bytes.fromhex(hexdata)
         self.interrupts = [bytes.fromhex(h) for h in ctl.get("interrupt", [])]
         was = self.unplugged
         self.unplugged = bool(ctl.get("unplugged", False))
@@ -138,7 +138,7 @@ class Device:
             return self.hiddesc[:length]
         if rtype == 0xA1 and req == 1:
             report = self.reports.get(idx)
-            self.note(f"GET_REPORT {idx:02x} -> {report.hex() if report else 'STALL'}")
+            self.note(f"GET_REPORT {idx:02x} [{length}] -> {report.hex() if report else 'STALL'}")
             return None if report is None else report[:length]
         if rtype == 0x21 and req == 9:
             payload = data[:length]
@@ -158,6 +158,11 @@ class Handler(UMockdev.IoctlBase):  # type: ignore[misc]
         self.dev = device
         self.pending: list[tuple[object, object]] = []  # interrupt URBs waiting for data
         self.done: list[tuple[object, object, int, bytes, int]] = []
+
+    def reset(self) -> None:
+        """A new connection: transfers in flight on the old one are lost."""
+        self.pending.clear()
+        self.done.clear()
 
     def _feed_interrupts(self) -> None:
         dev = self.dev
@@ -283,9 +288,10 @@ def main(argv: list[str]) -> int:
     def tick() -> bool:
         device.reload()
         if device.unplugged and plugged[0]:
-            testbed.remove_device(SYSFS)
+            testbed.remove_device("/sys" + SYSFS)
             plugged[0] = False
         elif not device.unplugged and not plugged[0]:
+            handler.reset()
             testbed.add_from_string(record)
             plugged[0] = True
         if proc.poll() is not None:

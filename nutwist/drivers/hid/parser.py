@@ -91,6 +91,9 @@ class HIDData:
     """One field of a report (NUT's HIDData_t)."""
 
     path: tuple[int, ...] = ()
+    #: the parser's whole path array when this field was found: NUT compares a looked-up path
+    #: with these nodes, including those left over past the end of a shorter path
+    raw_path: tuple[int, ...] = ()
     type: int = 0
     report_id: int = 0
     offset: int = 0
@@ -120,12 +123,14 @@ class ReportDescriptor:
     #: the warnings NUT logs while parsing (LogMax fix-ups, overflows)
     warnings: list[str] = field(default_factory=list)
 
-    def find(self, path: Sequence[int], type_: int) -> HIDData | None:
-        """The first field of ``type_`` whose path starts with ``path`` (as NUT matches)."""
+    def find_raw(self, path: Sequence[int], type_: int) -> HIDData | None:
+        """NUT's FindObject_with_Path: the query's nodes against each field's path array."""
         want = tuple(path)
         n = len(want)
+        if n > PATH_SIZE:
+            return None
         for item in self.items:
-            if item.type == type_ and _padded(item.path, n) == want:
+            if item.type == type_ and item.raw_path[:n] == want:
                 return item
         return None
 
@@ -143,13 +148,6 @@ class ReportDescriptor:
 
     def report_ids(self) -> list[int]:
         return sorted({i.report_id for i in self.items})
-
-
-def _padded(path: tuple[int, ...], n: int) -> tuple[int, ...]:
-    # NUT compares the first n nodes of a fixed-size array: nodes past the end read as 0
-    if len(path) >= n:
-        return path[:n]
-    return path + (0,) * (n - len(path))
 
 
 class _Parser:
@@ -249,8 +247,10 @@ class _Parser:
                 slot = self._offset_slot(cur.report_id, tag)
                 offset = slot[2] if slot is not None else 0
                 depth = min(self.depth, PATH_SIZE - 1)
+                self.path[depth] = node
                 out = HIDData(
-                    path=(*self.path[:depth], node),
+                    path=tuple(self.path[: depth + 1]),
+                    raw_path=tuple(self.path),
                     type=tag,
                     report_id=cur.report_id,
                     offset=offset,

@@ -1,0 +1,270 @@
+"""nutwist's usbhid-ups beside NUT 2.8.0's C usbhid-ups, each on its own fake USB device.
+
+Twin umockdev fakes (tests/support/umockdev_hid.py) serve the same capture to both drivers;
+they must publish the same variables, values, commands and writable variables, follow the
+same status changes (polled and interrupt reports), send the same SET_REPORTs for commands,
+variables and ``-k``, and go stale when the device is unplugged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import hidcapture
+from tests.support.nut import DriverPeer, NutProcess, have_nut, nut_env, wait_for_socket
+
+pytestmark = pytest.mark.nut
+
+BK650 = hidcapture.DATA / "APC__Back-UPS_BK650M2-CH__usbhid-ups__2.8.0__01.dev"
+CAPTURES = [p for p in sorted(hidcapture.DATA.glob("*.dev")) if hidcapture.load(p) is not None]
+SKIP = ("driver.version", "driver.state", "driver.parameter.synchronous")
+
+
+def need() -> None:
+    if not have_nut("usbhid-ups"):
+        pytest.skip("NUT's usbhid-ups not installed (Debian nut-server)")
+    if not hidcapture.have_umockdev():
+        pytest.skip("umockdev not installed (umockdev, gir1.2-umockdev-1.0, python3-gi)")
+
+
+def nutwist_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("usbhid-ups")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "nutwist.cli.driver", "usbhid-ups"]
+
+
+def driver_cmd(kind: str) -> list[str]:
+    return ["/lib/nut/usbhid-ups"] if kind == "nut" else nutwist_cmd()
+
+
+def comparable(lines: list[str]) -> list[str]:
+    out = []
+    for line in lines:
+        words = line.split(" ")
+        if len(words) > 1 and words[1].startswith(SKIP):
+            continue
+        out.append(line)
+    return out
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+class Twin:
+    """One driver (NUT's or nutwist's) on its own fake device, in its own directories."""
+
+    def __init__(self, tmp: Path, kind: str, capture: Path, conf_extra: str = "") -> None:
+        self.dir = tmp / kind
+        self.dir.mkdir()
+        self.kind = kind
+        self.capture = capture
+        self.control_file = self.dir / "control.json"
+        self.control_file.write_text("{}")
+        self.log = self.dir / "fake.log"
+        (self.dir / "ups.conf").write_text(
+            f"[ups]\n\tdriver = usbhid-ups\n\tport = auto\n{conf_extra}"
+        )
+        self.env = nut_env(self.dir, self.dir)
+        self.proc: NutProcess | None = None
+        self.peer: DriverPeer | None = None
+        self.ctl: dict[str, object] = {}
+
+    def start(self) -> None:
+        argv = hidcapture.fake_argv(
+            self.capture,
+            [*driver_cmd(self.kind), "-a", "ups", "-u", "root", "-F"],
+            self.control_file,
+            self.log,
+        )
+        self.proc = NutProcess(argv, self.env, self.dir / "driver.log")
+        wait_for_socket(self.dir / "usbhid-ups-ups", timeout=30, probe=False)
+        self.peer = DriverPeer(self.dir / "usbhid-ups-ups")
+        wait_until(lambda: "DATAOK" in self.dump())
+
+    def dump(self) -> list[str]:
+        assert self.peer is not None
+        return self.peer.dumpall()
+
+    def status(self) -> str | None:
+        for line in self.dump():
+            if line.startswith("SETINFO ups.status "):
+                return line.split(" ", 2)[2].strip('"')
+        return None
+
+    def control(self, **changes: object) -> None:
+        self.ctl.update(changes)
+        tmp = self.control_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.ctl))
+        os.replace(tmp, self.control_file)
+
+    def send(self, line: str) -> None:
+        assert self.peer is not None
+        self.peer.sock.sendall(line.encode() + b"\n")
+
+    def set_reports(self) -> list[str]:
+        if not self.log.exists():
+            return []
+        return [x for x in self.log.read_text().splitlines() if x.startswith("SET_REPORT")]
+
+    def stop(self) -> None:
+        if self.peer is not None:
+            self.peer.close()
+        if self.proc is not None:
+            self.proc.stop()
+
+
+@pytest.fixture
+def twins(tmp_path: Path) -> Iterator[Callable[..., tuple[Twin, Twin]]]:
+    need()
+    made: list[Twin] = []
+
+    def start(capture: Path = BK650, conf_extra: str = "") -> tuple[Twin, Twin]:
+        nut = Twin(tmp_path, "nut", capture, conf_extra)
+        ours = Twin(tmp_path, "nutwist", capture, conf_extra)
+        made.extend((nut, ours))
+        nut.start()
+        ours.start()
+        return nut, ours
+
+    yield start
+    for twin in made:
+        twin.stop()
+
+
+def same(nut: Twin, ours: Twin, timeout: float = 20.0) -> None:
+    """Both publish the same thing (they poll at their own pace: wait for them to agree)."""
+    last: list[list[str]] = []
+
+    def agree() -> bool:
+        a, b = comparable(nut.dump()), comparable(ours.dump())
+        last[:] = [a, b]
+        return a == b
+
+    try:
+        wait_until(agree, timeout)
+    except AssertionError:
+        assert last[1] == last[0]
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.stem)
+def test_same_variables_values_commands(
+    twins: Callable[..., tuple[Twin, Twin]], capture: Path
+) -> None:
+    nut, ours = twins(capture)
+    same(nut, ours)
+    assert any(line.startswith("ADDCMD ") for line in ours.dump())
+
+
+def test_on_battery_then_low_battery(twins: Callable[..., tuple[Twin, Twin]]) -> None:
+    nut, ours = twins()
+    same(nut, ours)
+    for twin in (nut, ours):
+        twin.control(reports={"13": "1300", "16": "160a"})
+    wait_until(lambda: nut.status() == "OB DISCHRG" and ours.status() == "OB DISCHRG")
+    same(nut, ours)
+    for twin in (nut, ours):
+        twin.control(reports={"13": "1300", "16": "160a", "14": "1401"})
+    wait_until(lambda: nut.status() == "OB DISCHRG LB" and ours.status() == "OB DISCHRG LB")
+    same(nut, ours)
+
+
+def test_interrupt_report_switches_to_battery(twins: Callable[..., tuple[Twin, Twin]]) -> None:
+    nut, ours = twins()
+    seen: dict[str, set[str | None]] = {"nut": set(), "nutwist": set()}
+    for twin in (nut, ours):
+        twin.control(interrupt=["1300"])
+
+    def both_saw() -> bool:
+        for twin in (nut, ours):
+            seen[twin.kind].add(twin.status())
+        return all("OB DISCHRG" in s for s in seen.values())
+
+    wait_until(both_saw)
+    for twin in (nut, ours):
+        assert "INTERRUPT 1300" in twin.log.read_text()
+
+
+COMMANDS = [
+    "INSTCMD beeper.enable",
+    "INSTCMD beeper.disable",
+    "INSTCMD test.battery.start.quick",
+    "INSTCMD shutdown.stop",
+    "INSTCMD load.off",
+    "SET battery.charge.low 40",
+    "SET input.sensitivity high",
+    "SET input.transfer.low 170",
+    "SET ups.delay.shutdown 60",
+    "INSTCMD load.off.delay",
+]
+
+
+def test_commands_and_variables_send_the_same_set_reports(
+    twins: Callable[..., tuple[Twin, Twin]],
+) -> None:
+    nut, ours = twins()
+    for command in COMMANDS:
+        for twin in (nut, ours):
+            twin.send(command)
+    # every command but the server-side ups.delay.shutdown writes one report
+    wait_until(lambda: len(nut.set_reports()) >= 9 and len(ours.set_reports()) >= 9)
+    assert ours.set_reports() == nut.set_reports()
+    same(nut, ours)
+
+
+def run_kill(tmp: Path, kind: str, capture: Path) -> tuple[int, list[str]]:
+    d = tmp / f"k-{kind}"
+    d.mkdir()
+    (d / "ups.conf").write_text("[ups]\n\tdriver = usbhid-ups\n\tport = auto\n")
+    log = d / "fake.log"
+    argv = hidcapture.fake_argv(
+        capture, [*driver_cmd(kind), "-a", "ups", "-u", "root", "-k"], None, log
+    )
+    done = subprocess.run(argv, env=nut_env(d, d), capture_output=True, timeout=60)
+    sets = (
+        [x for x in log.read_text().splitlines() if x.startswith("SET_REPORT")]
+        if log.exists()
+        else []
+    )
+    return done.returncode, sets
+
+
+@pytest.mark.parametrize("capture", CAPTURES, ids=lambda p: p.stem)
+def test_kill_power_sends_the_same_set_reports(tmp_path: Path, capture: Path) -> None:
+    need()
+    nut = run_kill(tmp_path, "nut", capture)
+    ours = run_kill(tmp_path, "nutwist", capture)
+    assert ours == nut
+    assert nut[1], "NUT sent no SET_REPORT"
+
+
+def test_unplug_goes_stale_replug_comes_back(twins: Callable[..., tuple[Twin, Twin]]) -> None:
+    nut, ours = twins()
+    for twin in (nut, ours):
+        twin.control(unplugged=True)
+    wait_until(lambda: "DATASTALE" in nut.dump() and "DATASTALE" in ours.dump())
+    ours.control(unplugged=False, reports={"0c": "0c3c"})
+    wait_until(lambda: "DATAOK" in ours.dump())
+    wait_until(lambda: 'SETINFO battery.charge "60"' in ours.dump(), 45)
+
+
+@pytest.mark.skipif(shutil.which("umockdev-run") is None, reason="umockdev not installed")
+def test_help_lists_nuts_options() -> None:
+    out = subprocess.run([*nutwist_cmd(), "-h"], capture_output=True, text=True, timeout=30).stdout
+    for option in ("vendorid", "productid", "pollfreq", "pollonly", "explore", "offdelay"):
+        assert option in out
