@@ -100,7 +100,14 @@ def test_registered_in_process() -> None:
     assert driver_class("usbhid-ups") is UsbHidUps
 
 
-@pytest.mark.parametrize("path", [BK650, CS500], ids=lambda p: p.stem)
+RECORDED = sorted(
+    p
+    for p in hidcapture.DATA.iterdir()
+    if p.suffix in (".dev", ".json") and p.with_suffix(".dumpall").exists()
+)
+
+
+@pytest.mark.parametrize("path", RECORDED, ids=lambda p: p.stem)
 def test_publishes_what_nut_publishes(path: Path) -> None:
     drv, _, _ = make(path)
     drv.start()

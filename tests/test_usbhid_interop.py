@@ -25,7 +25,7 @@ from tests.support.nut import DriverPeer, NutProcess, have_nut, nut_env, wait_fo
 pytestmark = pytest.mark.nut
 
 BK650 = hidcapture.DATA / "APC__Back-UPS_BK650M2-CH__usbhid-ups__2.8.0__01.dev"
-CAPTURES = [p for p in sorted(hidcapture.DATA.glob("*.dev")) if hidcapture.load(p) is not None]
+CAPTURES = [p for p in hidcapture.captures() if p.parent == hidcapture.DATA]
 SKIP = ("driver.version", "driver.state", "driver.parameter.synchronous")
 
 
@@ -253,14 +253,22 @@ def test_kill_power_sends_the_same_set_reports(tmp_path: Path, capture: Path) ->
     assert nut[1], "NUT sent no SET_REPORT"
 
 
-def test_unplug_goes_stale_replug_comes_back(twins: Callable[..., tuple[Twin, Twin]]) -> None:
-    nut, ours = twins()
-    for twin in (nut, ours):
-        twin.control(unplugged=True)
-    wait_until(lambda: "DATASTALE" in nut.dump() and "DATASTALE" in ours.dump())
-    ours.control(unplugged=False, reports={"0c": "0c3c"})
-    wait_until(lambda: "DATAOK" in ours.dump())
-    wait_until(lambda: 'SETINFO battery.charge "60"' in ours.dump(), 45)
+def test_unplug_goes_stale_replug_comes_back(tmp_path: Path) -> None:
+    """Stale while unplugged, data back once plugged in again, without a restart.
+
+    (NUT's C driver goes stale too, but under umockdev its libusb finds no bus after the
+    device comes back, so only nutwist's is followed through.)"""
+    need()
+    ours = Twin(tmp_path, "nutwist", BK650)
+    try:
+        ours.start()
+        ours.control(unplugged=True)
+        wait_until(lambda: "DATASTALE" in ours.dump())
+        ours.control(unplugged=False, reports={"0c": "0c3c"})
+        wait_until(lambda: "DATAOK" in ours.dump())
+        wait_until(lambda: 'SETINFO battery.charge "60"' in ours.dump(), 45)
+    finally:
+        ours.stop()
 
 
 @pytest.mark.skipif(shutil.which("umockdev-run") is None, reason="umockdev not installed")

@@ -13,7 +13,7 @@ from nutwist.scanner.usb import driver_for
 from tests.support import hidcapture
 from tests.support.nut import have_nut
 
-CAPTURES = [p for p in sorted(hidcapture.DATA.glob("*.dev")) if hidcapture.load(p) is not None]
+CAPTURES = [p for p in hidcapture.captures() if p.parent == hidcapture.DATA]
 
 
 def test_formats() -> None:

@@ -39,6 +39,8 @@ class Capture:
 
 def load(path: Path) -> Capture | None:
     """The device in ``path``, or None when the capture has no report descriptor."""
+    if path.name.endswith(".synth.json"):
+        return load_synth(path)
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     rdesc = b""
     reports: dict[int, bytes] = {}
@@ -98,6 +100,23 @@ def load(path: Path) -> Capture | None:
     )
 
 
+def load_synth(path: Path) -> Capture:
+    """A synthetic device (see hidsynth)."""
+    from tests.support import hidsynth
+
+    spec = hidsynth.load_spec(path)
+    rdesc, reports = hidsynth.build(spec)
+    return Capture(
+        path=path,
+        rdesc=rdesc,
+        reports=reports,
+        vendorid=int(spec["vendorid"], 16),
+        productid=int(spec["productid"], 16),
+        bcd=int(spec.get("bcd", "0100"), 16),
+        strings={int(k): v for k, v in spec.get("strings", {}).items()},
+    )
+
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "usbhid"
 # nut-ddl checked out beside the project, when present (kept stdlib-only: the umockdev fake
 # imports this module under the system Python)
@@ -106,7 +125,7 @@ DDL = Path(__file__).resolve().parents[3] / "shared" / "data" / "nut-ddl"
 
 def captures() -> list[Path]:
     """Every usable capture: the copies in tests/data/usbhid, then nut-ddl's when present."""
-    found = sorted(DATA.glob("*.dev"))
+    found = sorted(DATA.glob("*.dev")) + sorted(DATA.glob("*.synth.json"))
     names = {p.name for p in found}
     if DDL.is_dir():
         for p in sorted(DDL.glob("**/*usbhid*.dev")):

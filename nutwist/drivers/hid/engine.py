@@ -142,6 +142,34 @@ def device_supported(
     return result
 
 
+def possibly_supported(mfr: str, dev: UsbDevice) -> str:
+    return (
+        f"This {mfr} device ({dev.vendor_id:04x}:{dev.product_id:04x}) is not (or perhaps not"
+        " yet) supported\nby usbhid-ups. Please make sure you have an up-to-date version of"
+        " NUT. If\nthis does not fix the problem, try running the driver with the\n"
+        f"'-x productid={dev.product_id:04x}' option. Please report your results to the NUT"
+        " user's\nmailing list <nut-upsuser@lists.alioth.debian.org>.\n"
+    )
+
+
+def table_claim(
+    table: tb.DeviceTable, tweaks: dict[str, Callable[..., Any]], mfr: str
+) -> Callable[[Session, UsbDevice], bool]:
+    """A subdriver's usual claim: a known ID, or a known vendor with ``productid`` given."""
+
+    def claim(session: Session, dev: UsbDevice) -> bool:
+        status = device_supported(session, table, dev, tweaks)
+        if status == SUPPORTED:
+            return True
+        if status == POSSIBLY_SUPPORTED:
+            if session.getval("productid") is not None:
+                return True
+            session.log("info", possibly_supported(mfr, dev))
+        return False
+
+    return claim
+
+
 class RegexMatcher:
     """``vendorid``, ``productid``, ``vendor``, ``product``, ``serial``, ``bus``, ``device``:
     extended regular expressions, case-insensitive, matching the whole (trimmed) value."""
@@ -328,6 +356,8 @@ class Session:
         self._exact: Callable[[UsbDevice], bool] | None = None
         self.explore_lines: list[str] = []
         self.debug = 0
+        #: subdrivers' own state for this device (scale factors found on the way...)
+        self.vendor: dict[str, Any] = {}
 
     # --- state changes, queued for the reactor --------------------------------------------
 

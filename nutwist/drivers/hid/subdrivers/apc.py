@@ -9,14 +9,7 @@ from __future__ import annotations
 import re
 
 from nutwist.drivers.hid import tables as tb
-from nutwist.drivers.hid.engine import (
-    POSSIBLY_SUPPORTED,
-    SUPPORTED,
-    Session,
-    Subdriver,
-    UsbDevice,
-    device_supported,
-)
+from nutwist.drivers.hid.engine import Session, Subdriver, UsbDevice, table_claim
 from nutwist.drivers.hid.parser import ReportDescriptor
 from nutwist.drivers.hid.tables import DeviceTable, HidInfo, Lookup, UsageTable
 from nutwist.drivers.hid.usages import GENERIC_USAGES
@@ -323,27 +316,6 @@ def apc_date_conversion_reverse(text: str) -> float:
     return float(date)
 
 
-def _claim(session: Session, dev: UsbDevice) -> bool:
-    status = device_supported(session, APC_USB_DEVICE_TABLE, dev, _TWEAKS)
-    if status == SUPPORTED:
-        return True
-    if status == POSSIBLY_SUPPORTED:
-        if session.getval("productid") is not None:
-            return True
-        session.log("info", possibly_supported("APC", dev))
-    return False
-
-
-def possibly_supported(mfr: str, dev: UsbDevice) -> str:
-    return (
-        f"This {mfr} device ({dev.vendor_id:04x}:{dev.product_id:04x}) is not (or perhaps not"
-        " yet) supported\nby usbhid-ups. Please make sure you have an up-to-date version of"
-        " NUT. If\nthis does not fix the problem, try running the driver with the\n"
-        f"'-x productid={dev.product_id:04x}' option. Please report your results to the NUT"
-        " user's\nmailing list <nut-upsuser@lists.alioth.debian.org>.\n"
-    )
-
-
 def _format_model(session: Session, dev: UsbDevice) -> str | None:
     model = (dev.product or "unknown")[:63]
     at = model.find("FW:")
@@ -381,7 +353,7 @@ def _fix_report_desc(session: Session, dev: UsbDevice, desc: ReportDescriptor) -
 
 SUBDRIVER = Subdriver(
     name=NAME,
-    claim=_claim,
+    claim=table_claim(APC_USB_DEVICE_TABLE, _TWEAKS, "APC"),
     usages=(APC_USAGE_LKP, GENERIC_USAGES),
     hid2nut=APC_HID2NUT,
     lookups={
