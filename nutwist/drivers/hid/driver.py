@@ -84,6 +84,26 @@ class UsbHidUps(Driver):
         self._pool: Any = None
         self._ready = False
 
+    # --- alarms: NUT marks the status ALARM only from the last committed alarm list --------
+
+    _alarm_active = False
+
+    def alarm_init(self) -> None:
+        super().alarm_init()
+        self._alarm_active = False
+
+    def alarm_commit(self) -> None:
+        super().alarm_commit()
+        self._alarm_active = bool(self._alarm)
+
+    def status_commit(self) -> None:
+        # alarms set by a quick walk wait for the next full walk's commit, as in NUT
+        pending, self._alarm = self._alarm, (self._alarm if self._alarm_active else [])
+        try:
+            super().status_commit()
+        finally:
+            self._alarm = pending
+
     # --- the I/O thread ---------------------------------------------------------------------
 
     def _io(self, fn: Callable[..., Any], *args: Any) -> defer.Deferred[Any]:

@@ -579,7 +579,7 @@ class Session:
         if table and table[0][3] is not None:
             nuf = self._nuf(table[0][3])
             if nuf is not None:
-                return nuf(text)
+                return nuf(self, text)
         for hid_value, nut_value, _f, _n in table:
             if nut_value is not None and nut_value == text:
                 return hid_value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nutwist.drivers.hid.engine import Session, Subdriver, UsbDevice
-from nutwist.drivers.hid.subdrivers import apc, cps, tripplite
+from nutwist.drivers.hid.subdrivers import apc, cps, mge, tripplite
 from nutwist.drivers.hid.usages import GENERIC_USAGES
 
 
@@ -19,4 +19,10 @@ EXPLORE = Subdriver(
     hid2nut=(),
 )
 
-SUBDRIVERS: tuple[Subdriver, ...] = (EXPLORE, apc.SUBDRIVER, cps.SUBDRIVER, tripplite.SUBDRIVER)
+SUBDRIVERS: tuple[Subdriver, ...] = (
+    EXPLORE,
+    mge.SUBDRIVER,
+    apc.SUBDRIVER,
+    cps.SUBDRIVER,
+    tripplite.SUBDRIVER,
+)
