@@ -229,20 +229,33 @@ def test_shutdown_without_a_way_fails() -> None:
 )
 def test_device_matching_as_nut(params: dict[str, str], found: bool) -> None:
     drv, _, _ = make(**params)
-    failures: list[Any] = []
-    drv.initinfo().addErrback(failures.append)
-    if found:
-        assert not failures
-    else:
-        assert failures and failures[0].check(DeviceError)
-        assert "No matching HID UPS found" in failures[0].getErrorMessage()
+    drv.start()
+    assert (drv.getinfo("ups.model") == "BK650M2-CH") is found
+    assert drv.stale is not found
 
 
-def test_bad_regex_is_one_clear_error() -> None:
-    drv, _, _ = make(vendorid="(")
-    failures: list[Any] = []
-    drv.initinfo().addErrback(failures.append)
-    assert "invalid regular expression" in failures[0].getErrorMessage()
+def test_no_device_in_process_stays_stale_and_looks_again() -> None:
+    drv, backend, clock = make()
+    backend.unplugged = True
+    drv.start()
+    assert drv.stale
+    assert drv.getinfo("ups.model") is None
+    backend.unplugged = False
+    clock.advance(2)
+    assert not drv.stale
+    assert drv.getinfo("ups.model") == "BK650M2-CH"
+
+
+def test_command_finds_its_device_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drop-in command fails at once, as NUT's does, when no device matches."""
+    monkeypatch.setattr(UsbHidUps, "preflight", True)
+    with pytest.raises(DeviceError, match="No matching HID UPS found"):
+        make(vendorid="9999")
+    with pytest.raises(DeviceError, match="invalid regular expression"):
+        make(vendorid="(")
+    drv, _, _ = make()
+    drv.start()
+    assert drv.getinfo("ups.model") == "BK650M2-CH"
 
 
 def test_unplug_makes_data_stale_and_replug_brings_it_back() -> None:

@@ -276,3 +276,71 @@ def test_help_lists_nuts_options() -> None:
     out = subprocess.run([*nutwist_cmd(), "-h"], capture_output=True, text=True, timeout=30).stdout
     for option in ("vendorid", "productid", "pollfreq", "pollonly", "explore", "offdelay"):
         assert option in out
+
+
+def test_no_matching_device_exits_1_as_nut(tmp_path: Path) -> None:
+    need()
+    results = []
+    for kind in ("nut", "nutwist"):
+        d = tmp_path / kind
+        d.mkdir()
+        (d / "ups.conf").write_text(
+            "[ups]\n\tdriver = usbhid-ups\n\tport = auto\n\tvendorid = 1234\n"
+        )
+        argv = hidcapture.fake_argv(BK650, [*driver_cmd(kind), "-a", "ups", "-u", "root"])
+        done = subprocess.run(argv, env=nut_env(d, d), capture_output=True, text=True, timeout=60)
+        results.append((done.returncode, "No matching HID UPS found" in done.stderr))
+    assert results == [(1, True), (1, True)]
+
+
+def test_in_process_under_nutwist_upsd(tmp_path: Path) -> None:
+    """``driver = usbhid-ups`` in ups.conf: nutwist's upsd runs it in-process; NUT's upsc
+    reads the same variables as from NUT's upsd and C driver."""
+    need()
+    from tests.support.nut import free_port, nutwist_upsd_argv, wait_for_port
+
+    outputs = []
+    procs: list[NutProcess] = []
+    try:
+        for kind in ("nut", "nutwist"):
+            d = tmp_path / kind
+            d.mkdir()
+            port = free_port()
+            (d / "ups.conf").write_text("[ups]\n\tdriver = usbhid-ups\n\tport = auto\n")
+            (d / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {port}\n")
+            (d / "upsd.users").write_text("")
+            env = nut_env(d, d)
+            if kind == "nut":
+                drv = hidcapture.fake_argv(
+                    BK650, ["/lib/nut/usbhid-ups", "-a", "ups", "-u", "root", "-F"]
+                )
+                procs.append(NutProcess(drv, env, d / "driver.log"))
+                wait_for_socket(d / "usbhid-ups-ups", timeout=30, probe=False)
+                procs.append(NutProcess(["/lib/nut/upsd", "-u", "root", "-F"], env, d / "upsd.log"))
+            else:
+                argv = hidcapture.fake_argv(BK650, nutwist_upsd_argv(d, d))
+                procs.append(NutProcess(argv, env, d / "upsd.log"))
+            wait_for_port(port)
+
+            def listing(port: int = port) -> list[str]:
+                out = subprocess.run(
+                    ["upsc", f"ups@127.0.0.1:{port}"], capture_output=True, text=True, timeout=10
+                ).stdout
+                return [line for line in out.splitlines() if not line.startswith(SKIP)]
+
+            seen: list[list[str]] = [[]]
+
+            def settled(
+                listing: Callable[[], list[str]] = listing, seen: list[list[str]] = seen
+            ) -> bool:
+                now = listing()
+                done = now == seen[0] and any(x.startswith("ups.model:") for x in now)
+                seen[0] = now
+                return done
+
+            wait_until(settled, 40)
+            outputs.append(seen[0])
+    finally:
+        for p in procs:
+            p.stop()
+    assert outputs[1] == outputs[0], (tmp_path, outputs)

@@ -27,6 +27,8 @@ class UsbHidUps(Driver):
     version = "0.47"
     description = "Generic HID driver"
     default_pollinterval = 2
+    #: set by the ``usbhid-ups`` command: find the device when the driver is made, and fail then
+    preflight = False
     options = {
         "lowbatt": "Set low battery level, in % (default=30)",
         "offdelay": "Set shutdown delay, in seconds (default=20)",
@@ -83,6 +85,14 @@ class UsbHidUps(Driver):
         self._run_io = run_io
         self._pool: Any = None
         self._ready = False
+        self._pending: list[Op] | None = None
+        if self.preflight:
+            # the drop-in command finds its device before it serves anything, as NUT's does
+            # (no reactor runs yet, so nothing waits on this)
+            try:
+                self._pending = self.session.initups()
+            except (LookupError, ValueError) as e:
+                raise DeviceError(str(e)) from None
 
     # --- alarms: NUT marks the status ALARM only from the last committed alarm list --------
 
@@ -164,10 +174,13 @@ class UsbHidUps(Driver):
     # --- the driver hooks -------------------------------------------------------------------
 
     async def _init(self) -> None:
-        try:
-            ops = await self._io(self.session.initups)
-        except (LookupError, ValueError) as e:
-            raise DeviceError(str(e)) from None
+        if self._pending is not None:
+            ops, self._pending = self._pending, None
+        else:
+            try:
+                ops = await self._io(self.session.initups)
+            except (LookupError, ValueError) as e:
+                raise DeviceError(str(e)) from None
         self.setinfo("driver.version.usb", self.backend.version())
         self.apply(ops)
         self.apply(await self._io(self.session.initinfo))
@@ -175,8 +188,16 @@ class UsbHidUps(Driver):
             self.log.info("{line}", line=line)
         self._ready = True
 
+    async def _first_init(self) -> None:
+        try:
+            await self._init()
+        except DeviceError as e:
+            # no traceback: say why, stay stale, and look again at every poll
+            self.log.error("{ups}: {e}", ups=self.upsname, e=e)
+            self.datastale()
+
     def initinfo(self) -> defer.Deferred[None]:
-        return defer.Deferred.fromCoroutine(self._init())
+        return defer.Deferred.fromCoroutine(self._first_init())
 
     async def _hid_poll(self) -> None:
         if not self._ready:
@@ -222,4 +243,5 @@ def main() -> int:
     """The ``usbhid-ups`` command, NUT's flags and all."""
     from nutwist.cli.driver import main as driver_main
 
+    UsbHidUps.preflight = True
     return driver_main(drv="usbhid-ups")
