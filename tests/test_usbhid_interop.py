@@ -344,3 +344,46 @@ def test_in_process_under_nutwist_upsd(tmp_path: Path) -> None:
         for p in procs:
             p.stop()
     assert outputs[1] == outputs[0], (tmp_path, outputs)
+
+
+def _status_report(capture: Path, bits: dict[str, int]) -> dict[str, str]:
+    """The device's status reports with these PresentStatus bits changed (by usage name)."""
+    from nutwist.drivers.hid import parser
+    from nutwist.drivers.hid.subdrivers import SUBDRIVERS
+
+    cap = hidcapture.load(capture)
+    assert cap is not None
+    desc = parser.parse(cap.rdesc)
+    names = parser.PathNames(*(t for sub in SUBDRIVERS for t in sub.usages))
+    out: dict[int, bytearray] = {}
+    for field in desc.items:
+        if field.type != parser.ITEM_FEATURE:
+            continue
+        name = names.path_to_string(field.path).split(".")[-1]
+        if name not in bits:
+            continue
+        rid = field.report_id
+        buf = out.setdefault(rid, bytearray(cap.reports.get(rid, bytes([rid]))))
+        buf.extend(bytes(max(0, desc.replen[rid] + 1 - len(buf))))
+        parser.set_value(field, buf, bits[name])
+    return {f"{rid:02x}": bytes(buf).hex() for rid, buf in out.items()}
+
+
+SYNTH = [p for p in CAPTURES if p.name.endswith(".synth.json")]
+
+
+@pytest.mark.parametrize("capture", SYNTH, ids=lambda p: p.stem)
+def test_synthesized_devices_switch_to_battery_alike(
+    twins: Callable[..., tuple[Twin, Twin]], capture: Path
+) -> None:
+    nut, ours = twins(capture)
+    same(nut, ours)
+    on_battery = _status_report(
+        capture, {"ACPresent": 0, "Discharging": 1, "Charging": 0, "BelowRemainingCapacityLimit": 1}
+    )
+    assert on_battery
+    for twin in (nut, ours):
+        twin.control(reports=on_battery)
+    wait_until(lambda: "LB" in (nut.status() or "").split(), 30)
+    same(nut, ours, 30)
+    assert "LB" in (ours.status() or "").split()
