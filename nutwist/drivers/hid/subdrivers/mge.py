@@ -1380,8 +1380,12 @@ def mge_time_conversion_fun(s: Session, value: float) -> str | None:
 
 
 def _mktime(text: str) -> float:
+    """NUT parses the date and time with strptime, which leaves the DST flag as it found it
+    (not cleared, so mktime takes summer time): the result is an hour earlier than a
+    DST-free reading, and nutwist sends the same value."""
     try:
-        return time.mktime(time.strptime(text, "%Y/%m/%d %H:%M:%S"))
+        parsed = time.strptime(text, "%Y/%m/%d %H:%M:%S")
+        return time.mktime((*parsed[:8], 1))
     except (ValueError, OverflowError):
         return 0.0
 
