@@ -332,3 +332,39 @@ class IoThread(unittest.TestCase):
         self.assertTrue(seen)
         self.assertNotIn(threading.current_thread().name, seen)
         self.assertEqual(drv.getinfo("ups.model"), "BK650M2-CH")
+
+
+def test_flags_pollonly_maxreport_interruptsize_onlinedischarge() -> None:
+    drv, backend, clock = make(pollonly="enabled")
+    drv.start()
+    clock.advance(2)
+    assert not [e for e in backend.log if e[0] == "interrupt"]
+
+    drv, backend, clock = make(maxreport="enabled", interruptsize="16")
+    drv.start()
+    clock.advance(2)
+    gets = [e for e in backend.log if e[0] == "get"]
+    assert gets and all(length == 8 for _, _, length in gets)
+    assert ("interrupt", 16, 750) in backend.log
+
+    # this device reports OL + DISCHRG: onlinedischarge reads that as on battery
+    drv, backend, clock = make()
+    drv.start()
+    assert drv.getinfo("ups.status") == "OL DISCHRG"
+    drv, backend, clock = make(onlinedischarge="enabled")
+    drv.start()
+    assert drv.getinfo("ups.status") == "OB DISCHRG"
+
+
+def test_lowbatt_ondelay_offdelay_options() -> None:
+    drv, _backend, _clock = make(lowbatt="35", offdelay="45")
+    drv.start()
+    assert drv.getinfo("battery.charge.low") == "35"
+    assert drv.getinfo("ups.delay.shutdown") == "45"
+
+
+def test_explore_lists_the_tree() -> None:
+    drv, _backend, _clock = make(vendorid="051d", explore="enabled")
+    drv.start()
+    want = BK650.with_suffix(".explore").read_text().splitlines()
+    assert drv.session.explore_lines == want

@@ -40,6 +40,7 @@ class FakeHandle:
 
     def get_interrupt(self, size: int, timeout_ms: int) -> bytes | None:
         self._check()
+        self.b.log.append(("interrupt", size, timeout_ms))
         if self.b.interrupts:
             return self.b.interrupts.pop(0)[:size]
         return None
