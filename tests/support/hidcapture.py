@@ -37,6 +37,81 @@ class Capture:
         return self.path.stem
 
 
+_ITEM_TAGS = {
+    "Main": {"Input": 0x8, "Output": 0x9, "Feature": 0xB, "Collection": 0xA, "End Collection": 0xC},
+    "Global": {
+        "Usage Page": 0x0, "Logical Minimum": 0x1, "Logical Maximum": 0x2,
+        "Physical Minimum": 0x3, "Physical Maximum": 0x4, "Unit Exponent": 0x5, "Unit": 0x6,
+        "Report Size": 0x7, "Report ID": 0x8, "Report Count": 0x9, "Push": 0xA, "Pop": 0xB,
+    },
+    "Local": {
+        "Usage": 0x0, "Usage Minimum": 0x1, "Usage Maximum": 0x2, "Designator Index": 0x3,
+        "Designator Minimum": 0x4, "Designator Maximum": 0x5, "String Index": 0x7,
+        "String Minimum": 0x8, "String Maximum": 0x9, "Delimiter": 0xA,
+    },
+}  # fmt: skip
+_TYPES = {"Main": 0, "Global": 1, "Local": 2}
+_LSUSB_ITEM = re.compile(
+    r"Item\((Main|Global|Local)\s*\): ([A-Za-z ]+?), data=(?: \[ ((?:0x[0-9a-f]{2} )*)\]|none)"
+)
+
+
+def _lsusb_descriptor(lines: list[str]) -> bytes:
+    """The report descriptor of an ``lsusb -v`` dump, rebuilt from its decoded items."""
+    out = bytearray()
+    for line in lines:
+        m = _LSUSB_ITEM.search(line)
+        if not m:
+            continue
+        kind, name = m.group(1), m.group(2).strip()
+        data = bytes.fromhex((m.group(3) or "").replace("0x", ""))
+        size = {0: 0, 1: 1, 2: 2, 4: 3}[len(data)]
+        out.append((_ITEM_TAGS[kind][name] << 4) | (_TYPES[kind] << 2) | size)
+        out += data
+    return bytes(out)
+
+
+def _lsusb(path: Path, lines: list[str]) -> Capture | None:
+    text = "\n".join(lines)
+    m = re.search(r"Report Descriptor: \(length is (\d+)\)", text)
+    vid = re.search(r"idVendor\s+0x([0-9a-f]{4})", text)
+    pid = re.search(r"idProduct\s+0x([0-9a-f]{4})", text)
+    bcd = re.search(r"bcdDevice\s+(\d+)\.(\d+)", text)
+    if not (m and vid and pid):
+        return None
+    rdesc = _lsusb_descriptor(lines)
+    if len(rdesc) != int(m.group(1)):
+        return None
+    strings = {}
+    for index, key in ((1, "iManufacturer"), (2, "iProduct"), (3, "iSerial")):
+        sm = re.search(rf"{key}\s+\d+ (.*)", text)
+        if sm:
+            strings[index] = sm.group(1)
+    return Capture(
+        path=path,
+        rdesc=rdesc,
+        reports={},
+        vendorid=int(vid.group(1), 16),
+        productid=int(pid.group(1), 16),
+        bcd=int(bcd.group(1) + bcd.group(2), 16) if bcd else 0x0100,
+        strings=strings,
+    )
+
+
+def _supplement(path: Path, reports: dict[int, bytes], strings: dict[int, str]) -> None:
+    """Add what ``<name>.reports.json`` beside the capture supplies."""
+    extra = path.with_name(path.stem + ".reports.json")
+    if not extra.exists():
+        return
+    import json
+
+    supplement = json.loads(extra.read_text())
+    for rid, hexdata in supplement.get("reports", {}).items():
+        reports.setdefault(int(rid, 16), bytes.fromhex(hexdata))
+    for index, text in supplement.get("strings", {}).items():
+        strings.setdefault(int(index), text)
+
+
 def load(path: Path) -> Capture | None:
     """The device in ``path``, or None when the capture has no report descriptor."""
     if path.name.endswith(".synth.json"):
@@ -73,17 +148,20 @@ def load(path: Path) -> Capture | None:
         if m:
             fields.setdefault(m.group(1), m.group(2).strip())
         i += 1
+    if not rdesc and any("Report Descriptor: (length is" in x for x in lines):
+        cap = _lsusb(path, lines)
+        if cap is None:
+            return None
+        _supplement(path, cap.reports, cap.strings)
+        return cap
     if not rdesc or "VendorID" not in fields:
         return None
-    extra = path.with_name(path.stem + ".reports.json")
-    if extra.exists():
-        import json
-
-        supplement = json.loads(extra.read_text())
-        for rid, hexdata in supplement.get("reports", {}).items():
-            reports.setdefault(int(rid, 16), bytes.fromhex(hexdata))
-        for index, text in supplement.get("strings", {}).items():
-            fields.setdefault(f"string {index}", text)
+    strings = {
+        1: fields.get("Manufacturer", ""),
+        2: fields.get("Product", ""),
+        3: fields.get("Serial Number", ""),
+    }
+    _supplement(path, reports, strings)
     return Capture(
         path=path,
         rdesc=rdesc,
@@ -91,12 +169,7 @@ def load(path: Path) -> Capture | None:
         vendorid=int(fields["VendorID"], 16),
         productid=int(fields.get("ProductID", "0"), 16),
         bcd=int(fields.get("Device release number", "0100"), 16),
-        strings={
-            1: fields.get("Manufacturer", ""),
-            2: fields.get("Product", ""),
-            3: fields.get("Serial Number", ""),
-            **{int(k[7:]): v for k, v in fields.items() if k.startswith("string ")},
-        },
+        strings=strings,
     )
 
 
