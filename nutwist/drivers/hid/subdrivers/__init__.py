@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nutwist.drivers.hid.engine import Session, Subdriver, UsbDevice
-from nutwist.drivers.hid.subdrivers import apc, cps, mge, tripplite
+from nutwist.drivers.hid.subdrivers import apc, cps, idowell, liebert, mge, salicru, tripplite
 from nutwist.drivers.hid.usages import GENERIC_USAGES
 
 
@@ -24,5 +24,8 @@ SUBDRIVERS: tuple[Subdriver, ...] = (
     mge.SUBDRIVER,
     apc.SUBDRIVER,
     cps.SUBDRIVER,
+    idowell.SUBDRIVER,
+    liebert.SUBDRIVER,
+    salicru.SUBDRIVER,
     tripplite.SUBDRIVER,
 )
