@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from nutwist.drivers.hid.engine import Session, Subdriver, UsbDevice
-from nutwist.drivers.hid.subdrivers import apc, cps, idowell, liebert, mge, salicru, tripplite
+from nutwist.drivers.hid.subdrivers import (
+    apc,
+    cps,
+    delta_ups,
+    idowell,
+    liebert,
+    mge,
+    salicru,
+    tripplite,
+)
 from nutwist.drivers.hid.usages import GENERIC_USAGES
 
 
@@ -24,6 +33,7 @@ SUBDRIVERS: tuple[Subdriver, ...] = (
     mge.SUBDRIVER,
     apc.SUBDRIVER,
     cps.SUBDRIVER,
+    delta_ups.SUBDRIVER,
     idowell.SUBDRIVER,
     liebert.SUBDRIVER,
     salicru.SUBDRIVER,
