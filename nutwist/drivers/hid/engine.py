@@ -575,7 +575,7 @@ class Session:
                 return nut_value
         return None
 
-    def find_valinfo(self, table: tb.Lookup, text: str) -> float:
+    def find_valinfo(self, table: tb.Lookup, text: str | None) -> float:
         if table and table[0][3] is not None:
             nuf = self._nuf(table[0][3])
             if nuf is not None:
@@ -916,7 +916,7 @@ class Session:
         info = item.info
         if not info.hidflags & tb.HU_TYPE_CMD:
             return STAT_INVALID
-        text = extra if extra is not None else (info.dfl or "")
+        text = extra if extra is not None else info.dfl
         table = self._lookup(info.lookup)
         value = self.find_valinfo(table, text) if table is not None else c_atol(text)
         if self.set_data_value(item.data, value):

@@ -57,7 +57,7 @@ class HidInfo:
 #: a conversion: (session, HID value) -> NUT string or None
 Fun = Callable[["Session", float], "str | None"]
 #: a reverse conversion: (session, NUT string) -> HID value
-Nuf = Callable[["Session", str], float]
+Nuf = Callable[["Session", "str | None"], float]
 
 ONLINE_INFO: Lookup = (
     (1, "online", None, None),
@@ -258,8 +258,8 @@ def _scan_date(text: str) -> tuple[int, int, int] | None:
     return int(m.group(1)), int(m.group(2)), int(m.group(3))
 
 
-def date_conversion_reverse(session: Session, text: str) -> float:
-    ymd = _scan_date(text)
+def date_conversion_reverse(session: Session, text: str | None) -> float:
+    ymd = _scan_date(text or "")
     if ymd is None:
         return 0.0
     year, month, day = ymd

@@ -10,6 +10,7 @@ from nutwist.drivers.hid.subdrivers import (
     idowell,
     liebert,
     mge,
+    powercom,
     salicru,
     tripplite,
 )
@@ -36,6 +37,7 @@ SUBDRIVERS: tuple[Subdriver, ...] = (
     delta_ups.SUBDRIVER,
     idowell.SUBDRIVER,
     liebert.SUBDRIVER,
+    powercom.SUBDRIVER,
     salicru.SUBDRIVER,
     tripplite.SUBDRIVER,
 )

@@ -302,8 +302,8 @@ def apc_date_conversion_fun(session: Session, value: float) -> str | None:
     return f"{year:04d}/{month:02d}/{day:02d}"
 
 
-def apc_date_conversion_reverse(session: Session, text: str) -> float:
-    m = re.match(r"\s*([+-]?\d{1,4})/\s*([+-]?\d{1,2})/\s*([+-]?\d{1,2})", text)
+def apc_date_conversion_reverse(session: Session, text: str | None) -> float:
+    m = re.match(r"\s*([+-]?\d{1,4})/\s*([+-]?\d{1,2})/\s*([+-]?\d{1,2})", text or "")
     if not m:
         return 0.0
     year, month, day = (int(g) for g in m.groups())

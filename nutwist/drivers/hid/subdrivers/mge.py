@@ -1390,18 +1390,20 @@ def _mktime(text: str) -> float:
         return 0.0
 
 
-def mge_date_conversion_nuf(s: Session, text: str) -> float:
-    return _mktime(f"{text} {s.dstate.get('ups.time', '(null)')}"[:19])
+def mge_date_conversion_nuf(s: Session, text: str | None) -> float:
+    date = text if text is not None else "(null)"
+    return _mktime(f"{date} {s.dstate.get('ups.time', '(null)')}"[:19])
 
 
-def mge_time_conversion_nuf(s: Session, text: str) -> float:
-    return _mktime(f"{s.dstate.get('ups.date', '(null)')} {text}"[:19])
+def mge_time_conversion_nuf(s: Session, text: str | None) -> float:
+    clock = text if text is not None else "(null)"
+    return _mktime(f"{s.dstate.get('ups.date', '(null)')} {clock}"[:19])
 
 
-def pegasus_yes_no_info_nuf(s: Session, text: str) -> float:
+def pegasus_yes_no_info_nuf(s: Session, text: str | None) -> float:
     if not _pegasus(s):
         return 0.0
-    return 1.0 if text.startswith("yes") else 0.0
+    return 1.0 if (text or "").startswith("yes") else 0.0
 
 
 def mge_battery_voltage_nominal_fun(s: Session, value: float) -> str | None:
