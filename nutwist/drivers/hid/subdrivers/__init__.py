@@ -5,6 +5,7 @@ from __future__ import annotations
 from nutwist.drivers.hid.engine import Session, Subdriver, UsbDevice
 from nutwist.drivers.hid.subdrivers import (
     apc,
+    belkin,
     cps,
     delta_ups,
     idowell,
@@ -34,6 +35,7 @@ SUBDRIVERS: tuple[Subdriver, ...] = (
     EXPLORE,
     mge.SUBDRIVER,
     apc.SUBDRIVER,
+    belkin.SUBDRIVER,
     cps.SUBDRIVER,
     delta_ups.SUBDRIVER,
     idowell.SUBDRIVER,
