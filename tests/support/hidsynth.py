@@ -194,10 +194,11 @@ _GENERIC = {
 
 
 def _code(name: str, usages: dict[str, int]) -> int:
-    if name in usages:
-        return usages[name]
-    if name in _GENERIC:
-        return _GENERIC[name]
+    # names match without regard to case, as NUT looks them up
+    for table in (usages, _GENERIC):
+        for known, code in table.items():
+            if known.lower() == name.lower():
+                return code
     return int(name, 16)
 
 
