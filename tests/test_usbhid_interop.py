@@ -426,8 +426,11 @@ def test_every_command_and_writable_variable_alike(
     dump = nut.dump()
     lines = [f"INSTCMD {x.split()[1]}" for x in dump if x.startswith("ADDCMD ")]
     values = {x.split()[1]: x.split(" ", 2)[2] for x in dump if x.startswith("SETINFO ")}
+    # NUT turns ups.date/ups.time back into seconds with a struct tm whose DST flag it never
+    # sets: its SET_REPORT for them can be an hour off from one run to the next
+    unsteady = {"ups.date", "ups.time"}
     for x in dump:
-        if x.startswith("SETFLAGS ") and "RW" in x.split()[2:]:
+        if x.startswith("SETFLAGS ") and "RW" in x.split()[2:] and x.split()[1] not in unsteady:
             lines.append(f"SET {x.split()[1]} {values[x.split()[1]]}")
     if not lines:
         pytest.skip("this device has neither commands nor writable variables")

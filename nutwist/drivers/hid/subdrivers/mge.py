@@ -1380,12 +1380,12 @@ def mge_time_conversion_fun(s: Session, value: float) -> str | None:
 
 
 def _mktime(text: str) -> float:
-    """NUT parses the date and time with strptime, which leaves the DST flag as it found it
-    (not cleared, so mktime takes summer time): the result is an hour earlier than a
-    DST-free reading, and nutwist sends the same value."""
+    """Local date and time to seconds, daylight saving time as the zone says.
+
+    (NUT leaves the DST flag of its struct tm unset before mktime, so its result can be an
+    hour off from one run to the next; nutwist lets the time zone decide.)"""
     try:
-        parsed = time.strptime(text, "%Y/%m/%d %H:%M:%S")
-        return time.mktime((*parsed[:8], 1))
+        return time.mktime(time.strptime(text, "%Y/%m/%d %H:%M:%S"))
     except (ValueError, OverflowError):
         return 0.0
 
