@@ -109,14 +109,14 @@ def test_one_broken_driver_does_not_stop_the_others(tmp_path: Path) -> None:
             "[ok]\n driver = dummy-ups\n port = ok.dev\n"
             "[badmode]\n driver = dummy-ups\n port = ok.dev\n mode = bogus\n"
             "[nofile]\n driver = dummy-ups\n port = missing.dev\n"
-            "[c]\n driver = usbhid-ups\n port = auto\n",
+            "[c]\n driver = nutdrv_atcl_usb\n port = auto\n",
             "ups.conf",
         )
     )
     svc = DriversService(conf, confdir=str(tmp_path), statepath=str(tmp_path))
     svc.plan()
     assert sorted(svc.drivers) == ["nofile", "ok"]
-    assert svc.external == {"c": str(tmp_path / "usbhid-ups-c")}
+    assert svc.external == {"c": str(tmp_path / "nutdrv_atcl_usb-c")}
     svc.startService()
     try:
         wait_for_socket(tmp_path / "dummy-ups-ok")

@@ -86,12 +86,12 @@ def test_installed_driver_serves_its_socket(outside: Path) -> None:
 def test_installed_driver_not_implemented_says_so(outside: Path) -> None:
     conf = outside / "conf"
     conf.mkdir()
-    (conf / "ups.conf").write_text("[u]\n driver = usbhid-ups\n port = auto\n")
+    (conf / "ups.conf").write_text("[u]\n driver = nutdrv_atcl_usb\n port = auto\n")
     out = run_twistd(
         "--pidfile=", "-n", "nut", "driver", "-a", "u", "--confdir", str(conf), cwd=outside
     )
     assert out.returncode == 1
-    assert "'usbhid-ups' is not one nutwist implements" in out.stderr
+    assert "'nutdrv_atcl_usb' is not one nutwist implements" in out.stderr
     assert "Traceback" not in out.stderr
 
 

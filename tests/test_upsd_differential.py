@@ -192,7 +192,7 @@ def servers(
     (tmp / "ups.dev").write_text(DEV)
     ups_conf = (
         f'[dev]\n\tdriver = dummy-ups\n\tport = {tmp / "ups.dev"}\n\tdesc = "Differential \\"box\\""\n'
-        "[nodriver]\n\tdriver = usbhid-ups\n\tport = auto\n"
+        "[nodriver]\n\tdriver = nutdrv_atcl_usb\n\tport = auto\n"
     )
     ports = []
     confs = []

@@ -14,6 +14,7 @@ REGISTRY = {
     "nutdrv_qx": "nutwist.drivers.qx:NutdrvQx",
     "blazer_ser": "nutwist.drivers.blazer:BlazerSer",
     "apcsmart": "nutwist.drivers.apcsmart:ApcSmart",
+    "usbhid-ups": "nutwist.drivers.hid.driver:UsbHidUps",
 }
 
 

@@ -1,0 +1,2 @@
+"""USB HID Power Device Class support: the report-descriptor parser, NUT's path model, the
+usbhid-ups driver and its subdrivers."""
