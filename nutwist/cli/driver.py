@@ -154,5 +154,9 @@ def dummy_ups() -> int:
     return main(drv="dummy-ups")
 
 
+def snmp_ups() -> int:
+    return main(drv="snmp-ups")
+
+
 if __name__ == "__main__":
     sys.exit(main())

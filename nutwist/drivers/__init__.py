@@ -9,6 +9,7 @@ from nutwist.drivers.core import Driver
 #: NUT driver name -> "module:class" of nutwist's implementation
 REGISTRY = {
     "dummy-ups": "nutwist.drivers.dummy_ups:DummyUps",
+    "snmp-ups": "nutwist.drivers.snmp.driver:SnmpUps",
 }
 
 

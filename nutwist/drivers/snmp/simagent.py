@@ -1,0 +1,298 @@
+"""A simulated SNMP v1/v2c agent (standard library only) for tests and benchmarks.
+
+It serves ``.snmprec`` recordings (snmpsim's format: ``oid|tag|value`` lines,
+a tag ending in ``x`` means a hex-encoded value) and answers GET, GETNEXT,
+GETBULK and SET.  A test changes ``agent.values`` to switch the UPS to battery,
+sets ``mute`` to play a dead agent or ``delay`` for a slow one, and reads
+``agent.sets`` to see which SETs arrived.  One agent can play many devices:
+each community string may map to a recording of its own.
+
+    python -m nutwist.drivers.snmp.simagent FILE.snmprec [--port 1161]
+"""
+
+from __future__ import annotations
+
+import bisect
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from nutwist.drivers.snmp import ber
+from nutwist.drivers.snmp.ber import OID, Value
+
+TAGS = {
+    2: ber.INTEGER,
+    4: ber.OCTET_STRING,
+    5: ber.NULL,
+    6: ber.OBJECT_ID,
+    64: ber.IP_ADDRESS,
+    65: ber.COUNTER32,
+    66: ber.GAUGE32,
+    67: ber.TIMETICKS,
+    68: ber.OPAQUE,
+    70: ber.COUNTER64,
+}
+
+
+def parse_snmprec(text: str) -> dict[OID, Value]:
+    """The OID -> value map of a recording; bad lines raise ValueError with their number."""
+    out: dict[OID, Value] = {}
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            oid_s, tag_s, value_s = line.split("|", 2)
+            hexed = tag_s.endswith("x")
+            tag_num = int(tag_s.rstrip("x").split(":")[0])
+            tag = TAGS[tag_num]
+            oid = ber.parse_oid(oid_s)
+            raw_value = bytes.fromhex(value_s) if hexed else value_s.encode("latin-1")
+            value: object
+            if tag in ber.INTEGER_TYPES:
+                value = int(raw_value)
+            elif tag == ber.OBJECT_ID:
+                value = ber.parse_oid(raw_value.decode())
+            elif tag == ber.NULL:
+                value = None
+            elif tag == ber.IP_ADDRESS and not hexed:
+                value = socket.inet_aton(value_s)
+            else:
+                value = raw_value
+        except (ValueError, KeyError) as e:
+            raise ValueError(f"line {n}: {e}") from None
+        out[oid] = (tag, value)
+    return out
+
+
+def load_snmprec(path: str | Path) -> dict[OID, Value]:
+    return parse_snmprec(Path(path).read_text(encoding="latin-1"))
+
+
+class Mib:
+    """One device's values, kept sorted for GETNEXT."""
+
+    def __init__(self, values: dict[OID, Value]) -> None:
+        self.values = dict(values)
+        self._order: list[OID] = sorted(self.values)
+
+    def set(self, oid: OID, value: Value) -> None:
+        if oid not in self.values:
+            bisect.insort(self._order, oid)
+        self.values[oid] = value
+
+    def delete(self, oid: OID) -> None:
+        if oid in self.values:
+            del self.values[oid]
+            self._order.remove(oid)
+
+    def next(self, oid: OID) -> OID | None:
+        i = bisect.bisect_right(self._order, oid)
+        return self._order[i] if i < len(self._order) else None
+
+
+class Agent:
+    """A UDP agent on a thread of its own; ``start()`` binds, ``stop()`` ends it."""
+
+    def __init__(
+        self,
+        values: dict[OID, Value] | None = None,
+        *,
+        community: str = "public",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.mibs: dict[bytes, Mib] = {}
+        if values is not None:
+            self.mibs[community.encode()] = Mib(values)
+        self.host = host
+        self.port = port
+        self.mute = False
+        self.delay = 0.0
+        #: replaces each answer's bytes (fuzzing); None: answer normally
+        self.mangle: Callable[[bytes], bytes | None] | None = None
+        #: every SET received: (community, oid, value)
+        self.sets: list[tuple[bytes, OID, Value]] = []
+        self.requests = 0
+        self.read_only: set[OID] = set()
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def mib(self) -> Mib:
+        return next(iter(self.mibs.values()))
+
+    @property
+    def values(self) -> dict[OID, Value]:
+        return self.mib.values
+
+    def add_device(self, community: str, values: dict[OID, Value]) -> Mib:
+        mib = Mib(values)
+        self.mibs[community.encode()] = mib
+        return mib
+
+    def set_value(self, oid: str | OID, value: Value, community: str | None = None) -> None:
+        key = ber.parse_oid(oid) if isinstance(oid, str) else oid
+        mib = self.mibs[community.encode()] if community else self.mib
+        with self._lock:
+            mib.set(key, value)
+
+    def update(self, changes: dict[str, Value], community: str | None = None) -> None:
+        """Change several values at once (no request sees half of the change)."""
+        mib = self.mibs[community.encode()] if community else self.mib
+        with self._lock:
+            for oid, value in changes.items():
+                mib.set(ber.parse_oid(oid), value)
+
+    def delete(self, oid: str | OID) -> None:
+        key = ber.parse_oid(oid) if isinstance(oid, str) else oid
+        with self._lock:
+            self.mib.delete(key)
+
+    # --- serving ---------------------------------------------------------------------
+
+    def start(self) -> int:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self._sock.bind((self.host, self.port))
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, name="snmp-agent", daemon=True)
+        self._thread.start()
+        return self.port
+
+    def stop(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            try:
+                sock.sendto(b"", (self.host, self.port))  # wake the thread up
+            except OSError:
+                pass
+            sock.close()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def _serve(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        while self._sock is not None:
+            try:
+                data, peer = sock.recvfrom(65535)
+            except OSError:
+                return
+            if self._sock is None:
+                return
+            answer = self.answer(data)
+            if answer is None or self.mute:
+                continue
+            if self.delay:
+                time.sleep(self.delay)
+            if self.mangle is not None:
+                answer = self.mangle(answer)
+                if answer is None:
+                    continue
+            try:
+                sock.sendto(answer, peer)
+            except OSError:
+                pass
+
+    def answer(self, data: bytes) -> bytes | None:
+        """The response to one request datagram (None: stay silent, as agents do)."""
+        try:
+            msg = ber.decode_message(data)
+        except ber.BerError:
+            return None
+        mib = self.mibs.get(msg.community)
+        if mib is None:
+            return None
+        self.requests += 1
+        with self._lock:
+            pdu = self._handle(msg.version, msg.community, mib, msg.pdu)
+        if pdu is None:
+            return None
+        return ber.encode_message(ber.Message(msg.version, msg.community, pdu))
+
+    def _handle(self, version: int, community: bytes, mib: Mib, req: ber.Pdu) -> ber.Pdu | None:
+        v1 = version == ber.V1
+        out: list[tuple[OID, Value]] = []
+
+        def fail(status: int, index: int) -> ber.Pdu:
+            return ber.Pdu(ber.RESPONSE, req.request_id, status, index, req.varbinds)
+
+        if req.type == ber.GET:
+            for i, (oid, _) in enumerate(req.varbinds, 1):
+                value = mib.values.get(oid)
+                if value is None:
+                    if v1:
+                        return fail(ber.NO_SUCH_NAME, i)
+                    value = (ber.NO_SUCH_INSTANCE, None)
+                out.append((oid, value))
+        elif req.type in (ber.GETNEXT, ber.GETBULK):
+            binds = req.varbinds
+            repeat = 1
+            if req.type == ber.GETBULK:
+                if v1:
+                    return None
+                nonrep = max(0, req.error_status)
+                repeat = max(0, min(req.error_index, 50))
+                for oid, _ in binds[:nonrep]:
+                    nxt = mib.next(oid)
+                    out.append(
+                        (oid, (ber.END_OF_MIB_VIEW, None))
+                        if nxt is None
+                        else (nxt, mib.values[nxt])
+                    )
+                binds = binds[nonrep:]
+            cursors = [oid for oid, _ in binds]
+            for _ in range(repeat):
+                for i, oid in enumerate(cursors):
+                    nxt = mib.next(oid)
+                    if nxt is None:
+                        if v1:
+                            return fail(ber.NO_SUCH_NAME, i + 1)
+                        out.append((oid, (ber.END_OF_MIB_VIEW, None)))
+                    else:
+                        out.append((nxt, mib.values[nxt]))
+                        cursors[i] = nxt
+        elif req.type == ber.SET:
+            for i, (oid, value) in enumerate(req.varbinds, 1):
+                self.sets.append((community, oid, value))
+                if oid not in mib.values:
+                    return fail(ber.NO_SUCH_NAME if v1 else ber.NOT_WRITABLE, i)
+                if oid in self.read_only:
+                    return fail(ber.NO_SUCH_NAME if v1 else ber.NOT_WRITABLE, i)
+            for oid, value in req.varbinds:
+                mib.set(oid, value)
+            out = list(req.varbinds)
+        else:
+            return None
+        return ber.Pdu(ber.RESPONSE, req.request_id, 0, 0, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("recording")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=1161)
+    p.add_argument("--community", default="public")
+    args = p.parse_args(argv)
+    agent = Agent(
+        load_snmprec(args.recording), community=args.community, host=args.host, port=args.port
+    )
+    agent.start()
+    print(f"serving {args.recording} on {args.host}:{agent.port}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        agent.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,287 @@
+"""NUT 2.8.0's C snmp-ups and nutwist's, side by side on the same simulated agent.
+
+Both drivers poll one agent (nutwist's stand-in, serving a recording); each
+driver socket is read over one long-lived connection (NUT's C drivers abort
+when a peer they broadcast to has gone) and the stream is replayed into a
+picture of the driver's state: variables, flags, lengths, enums, commands,
+and whether the data is stale.  The pictures must be equal, ``driver.version*``
+aside (and ``driver.state``, which nutwist's driver core publishes for every
+driver and NUT 2.8.0 does not).
+"""
+
+from __future__ import annotations
+
+import shlex
+import socket
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from support.nut import NutProcess, nut_env, require_nut, wait_for_socket
+from support.snmp import IETF, LOW_BATTERY, ON_BATTERY, UPS_MIB
+
+from nutwist.drivers.snmp import ber
+from nutwist.drivers.snmp.simagent import Agent, load_snmprec
+
+pytestmark = pytest.mark.nut
+
+
+@dataclass
+class Picture:
+    """A driver's state, rebuilt from what its socket sends."""
+
+    vars: dict[str, str] = field(default_factory=dict)
+    flags: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    aux: dict[str, str] = field(default_factory=dict)
+    enums: dict[str, list[str]] = field(default_factory=dict)
+    cmds: set[str] = field(default_factory=set)
+    stale: bool | None = None
+
+    def feed(self, line: str) -> None:
+        try:
+            w = shlex.split(line)
+        except ValueError:
+            return
+        if not w:
+            return
+        op = w[0]
+        if op == "SETINFO" and len(w) >= 3:
+            self.vars[w[1]] = w[2]
+        elif op == "DELINFO" and len(w) >= 2:
+            for d in (self.vars, self.flags, self.aux, self.enums):
+                d.pop(w[1], None)
+        elif op == "SETFLAGS":
+            self.flags[w[1]] = tuple(w[2:])
+        elif op == "SETAUX":
+            self.aux[w[1]] = w[2]
+        elif op == "ADDENUM":
+            self.enums.setdefault(w[1], []).append(w[2])
+        elif op == "ADDCMD":
+            self.cmds.add(w[1])
+        elif op == "DELCMD":
+            self.cmds.discard(w[1])
+        elif op == "DATAOK":
+            self.stale = False
+        elif op == "DATASTALE":
+            self.stale = True
+
+    def comparable(self) -> dict[str, object]:
+        def keep(name: str) -> bool:
+            return not name.startswith("driver.version") and name != "driver.state"
+
+        return {
+            "vars": {k: v for k, v in self.vars.items() if keep(k)},
+            "flags": {k: v for k, v in self.flags.items() if keep(k) and v},
+            "aux": {k: v for k, v in self.aux.items() if keep(k) and v != "0"},
+            "enums": self.enums,
+            "cmds": self.cmds,
+            "stale": self.stale,
+        }
+
+
+class Peer:
+    """One long-lived connection to a driver socket, replayed into a Picture."""
+
+    def __init__(self, path: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(str(path))
+        self.sock.setblocking(False)
+        self.buf = b""
+        self.picture = Picture()
+        self.lines: list[str] = []
+        self.sock.sendall(b"DUMPALL\n")
+
+    def pump(self) -> None:
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            self.buf += chunk
+        while b"\n" in self.buf:
+            raw, _, self.buf = self.buf.partition(b"\n")
+            line = raw.decode("latin-1")
+            self.lines.append(line)
+            self.picture.feed(line)
+
+    def send(self, line: str) -> None:
+        self.sock.setblocking(True)
+        self.sock.sendall(line.encode() + b"\n")
+        self.sock.setblocking(False)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def wait_until(what: str, check: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass
+class Pair:
+    agent: Agent
+    nut: Peer
+    ours: Peer
+    tmp: Path
+
+    def pump(self) -> None:
+        self.nut.pump()
+        self.ours.pump()
+
+    def both(self, what: str, check: Callable[[Picture], bool], timeout: float = 30.0) -> None:
+        def ok() -> bool:
+            self.pump()
+            return check(self.nut.picture) and check(self.ours.picture)
+
+        try:
+            wait_until(what, ok, timeout)
+        except AssertionError:
+            raise AssertionError(
+                f"{what}: NUT {self.nut.picture.vars.get('ups.status')!r} "
+                f"stale={self.nut.picture.stale}, nutwist "
+                f"{self.ours.picture.vars.get('ups.status')!r} stale={self.ours.picture.stale}"
+                f"\n--- nutwist log:\n{(self.tmp / 'ours.log').read_text()[-3000:]}"
+            ) from None
+
+    def settle(self, walks: int = 2) -> None:
+        """Let each driver finish ``walks`` more polls (pollfreq 1, pollinterval 1)."""
+        time.sleep(0)  # the agent changed atomically; the status check saw a full walk
+        for _ in range(walks):
+            before = self.agent.requests
+            wait_until("more requests", lambda b=before: self.agent.requests > b + 2)  # type: ignore[misc]
+        self.pump()
+
+    def assert_same(self) -> None:
+        self.pump()
+        nut, ours = self.nut.picture.comparable(), self.ours.picture.comparable()
+        for key in nut:
+            assert ours[key] == nut[key], key
+
+
+def driver_conf(port: int, extra: str = "") -> str:
+    return (
+        "[u]\n\tdriver = snmp-ups\n"
+        f"\tport = 127.0.0.1:{port}\n"
+        "\tpollfreq = 1\n\tpollinterval = 1\n"
+        f"{extra}"
+    )
+
+
+@pytest.fixture
+def run_pair(tmp_path: Path) -> Iterator[Callable[..., Pair]]:
+    require_nut("snmp-ups")
+    started: list[tuple[Agent, list[NutProcess], list[Peer]]] = []
+
+    def start(recording: Path = IETF, extra: str = "", community: str = "public") -> Pair:
+        agent = Agent(load_snmprec(recording), community=community)
+        port = agent.start()
+        procs: list[NutProcess] = []
+        peers: list[Peer] = []
+        started.append((agent, procs, peers))
+        for who in ("nut", "ours"):
+            conf, state = tmp_path / who / "conf", tmp_path / who / "state"
+            conf.mkdir(parents=True)
+            state.mkdir()
+            (conf / "ups.conf").write_text(driver_conf(port, extra))
+            argv = (
+                ["/lib/nut/snmp-ups", "-a", "u", "-u", "root", "-F"]
+                if who == "nut"
+                else [sys.executable, "-m", "nutwist.cli.driver", "snmp-ups", "-a", "u", "-F"]
+            )
+            procs.append(NutProcess(argv, nut_env(conf, state), tmp_path / f"{who}.log"))
+            wait_for_socket(state / "snmp-ups-u", timeout=30, probe=False)
+            peers.append(Peer(state / "snmp-ups-u"))
+        return Pair(agent, peers[0], peers[1], tmp_path)
+
+    yield start
+    for agent, procs, peers in started:
+        for p in peers:
+            p.close()
+        for proc in procs:
+            proc.stop()
+        agent.stop()
+
+
+def status_is(value: str) -> Callable[[Picture], bool]:
+    return lambda p: p.vars.get("ups.status") == value and p.stale is False
+
+
+def test_ietf_on_line_on_battery_low_battery(run_pair: Callable[..., Pair]) -> None:
+    pair = run_pair()
+    pair.both("on line", status_is("OL"))
+    pair.settle()
+    pair.assert_same()
+    assert pair.ours.picture.vars["driver.version.data"] == "ietf MIB 1.54"
+    assert pair.nut.picture.vars["driver.version.data"] == "ietf MIB 1.54"
+    assert "test.battery.start" in pair.ours.picture.cmds
+
+    pair.agent.update(ON_BATTERY)
+    pair.both("on battery", status_is("OB"))
+    pair.assert_same()
+    assert pair.ours.picture.vars["battery.current"] == "-8.30"
+
+    pair.agent.update(LOW_BATTERY)
+    # NUT keeps the table's order: the battery group's LB before the output source's OB
+    pair.both("low battery", status_is("LB OB"))
+    pair.assert_same()
+
+    pair.agent.update({UPS_MIB + "4.1.0": (ber.INTEGER, 3), UPS_MIB + "2.1.0": (ber.INTEGER, 2)})
+    pair.both("back on line", status_is("OL"))
+    pair.assert_same()
+
+
+def test_ietf_v2c_community_and_quirky_values(run_pair: Callable[..., Pair]) -> None:
+    pair = run_pair(extra="\tsnmp_version = v2c\n\tcommunity = s3cret\n", community="s3cret")
+    pair.agent.update(
+        {
+            UPS_MIB + "4.1.0": (ber.INTEGER, 6),  # booster: "OL BOOST"
+            UPS_MIB + "2.3.0": (ber.OCTET_STRING, b"0x10"),  # a string where a number belongs
+            UPS_MIB + "1.2.0": (ber.OCTET_STRING, b"M" * 200),  # cut at 127 bytes
+            UPS_MIB + "9.8.0": (ber.INTEGER, 9),  # unknown enum value: not published
+            UPS_MIB + "7.3.0": (ber.TIMETICKS, 12345),  # TimeTicks where an enum belongs
+            UPS_MIB + "2.7.0": (ber.TIMETICKS, 4567),
+        }
+    )
+    pair.both("boost", status_is("OL BOOST"))
+    pair.settle()
+    pair.assert_same()
+    assert "device.contact" in pair.ours.picture.vars
+    assert "community" not in "".join(pair.ours.picture.vars)
+
+
+def test_dead_agent_goes_stale_as_nut_and_comes_back(run_pair: Callable[..., Pair]) -> None:
+    pair = run_pair(extra="\tsnmp_retries = 0\n\tsnmp_timeout = 1\n")
+    pair.both("on line", status_is("OL"))
+    pair.agent.mute = True
+    pair.both("stale", lambda p: p.stale is True, timeout=60)
+    # NUT waits out every OID in turn: wait for its walk to end (ups.status rebuilt empty)
+    pair.both("walk over", lambda p: p.vars.get("ups.status") == "", timeout=120)
+    pair.assert_same()
+    pair.agent.mute = False
+    pair.both("back", status_is("OL"), timeout=120)
+    pair.assert_same()
+
+
+@pytest.mark.parametrize(
+    "command", ["beeper.disable", "beeper.enable", "test.battery.start", "load.off"]
+)
+def test_instant_commands_send_the_same_sets(run_pair: Callable[..., Pair], command: str) -> None:
+    pair = run_pair()
+    pair.both("on line", status_is("OL"))
+    sets: dict[str, list[tuple[bytes, ber.OID, object]]] = {}
+    for who, peer in (("nut", pair.nut), ("ours", pair.ours)):
+        start = len(pair.agent.sets)
+        peer.send(f"INSTCMD {command}")
+        wait_until(f"{who}'s SET", lambda s=start: len(pair.agent.sets) > s)  # type: ignore[misc]
+        sets[who] = pair.agent.sets[start:]
+    assert sets["ours"] == sets["nut"]
