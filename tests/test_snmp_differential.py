@@ -18,10 +18,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.nut import NutProcess, nut_env, require_nut, wait_for_socket
-from support.snmp import IETF, LOW_BATTERY, ON_BATTERY, UPS_MIB
+from support.snmp import DATA, IETF, LOW_BATTERY, ON_BATTERY, UPS_MIB
 
 from nutwist.drivers.snmp import ber
 from nutwist.drivers.snmp.simagent import Agent, load_snmprec
@@ -173,6 +174,8 @@ def driver_conf(port: int, extra: str = "") -> str:
         "[u]\n\tdriver = snmp-ups\n"
         f"\tport = 127.0.0.1:{port}\n"
         "\tpollfreq = 1\n\tpollinterval = 1\n"
+        # NUT 2.8.0 drops a peer whose socket is full in its default (auto) mode
+        "\tsynchronous = yes\n"
         f"{extra}"
     )
 
@@ -285,3 +288,77 @@ def test_instant_commands_send_the_same_sets(run_pair: Callable[..., Pair], comm
         wait_until(f"{who}'s SET", lambda s=start: len(pair.agent.sets) > s)  # type: ignore[misc]
         sets[who] = pair.agent.sets[start:]
     assert sets["ours"] == sets["nut"]
+
+
+# --- the vendor mappings --------------------------------------------------------------------
+
+
+def _row_oid(mapping: str, pick: Callable[[Any], bool]) -> Any:
+    from nutwist.drivers.snmp.mapping import mappings
+
+    m = next(m for m in mappings() if m.name == mapping)
+    return next((r for r in m.rows() if r.oid and "%" not in r.oid and pick(r)), None)
+
+
+def _key_for(row: Any, word: str) -> int:
+    return next(k for k, v, _ in row.lookup if v is not None and word in v.split())
+
+
+def _switch(mapping: str, word: str, charge: int) -> dict[str, ber.Value]:
+    """The agent values that put a ``mapping`` UPS in the state NUT's table calls ``word``."""
+    status = _row_oid(
+        mapping,
+        lambda r: r.name == "ups.status" and r.lookup and any(v == word for _, v, _ in r.lookup),
+    )
+    assert status is not None, (mapping, word)
+    changes: dict[str, ber.Value] = {status.oid.lstrip("."): (ber.INTEGER, _key_for(status, word))}
+    row = _row_oid(mapping, lambda r: r.name == "battery.charge")
+    if row is not None:
+        changes[row.oid.lstrip(".")] = (ber.INTEGER, round(charge / (row.info_len or 1)))
+    return changes
+
+
+def _charge_is(value: str) -> Callable[[Picture], bool]:
+    return lambda p: p.vars.get("battery.charge") == value and p.stale is False
+
+
+@pytest.mark.parametrize("mapping", ["apcc", "mge", "pw", "cyberpower"])
+def test_vendor_mapping_same_as_nut(run_pair: Callable[..., Pair], mapping: str) -> None:
+    pair = run_pair(DATA / f"{mapping}-ups.snmprec", extra="\tmibs = auto\n")
+    pair.both("first walk", _charge_is("100"))
+    pair.settle()
+    # the same mapping, found the same way (mibs=auto, NUT's order)
+    assert (
+        pair.ours.picture.vars["driver.version.data"]
+        == (pair.nut.picture.vars["driver.version.data"])
+    )
+    assert pair.ours.picture.vars["driver.version.data"].startswith(mapping + " MIB")
+
+    def compare() -> None:
+        if mapping != "cyberpower":
+            pair.assert_same()
+            return
+        # NUT 2.8.0's CyberPower table never reports OL/OB (fixed in 2.8.1, which nutwist follows)
+        ours = pair.ours.picture.comparable()
+        nut = pair.nut.picture.comparable()
+        ours_vars, nut_vars = dict(ours.pop("vars")), dict(nut.pop("vars"))  # type: ignore[call-overload]
+        ours_status = ours_vars.pop("ups.status").split()
+        nut_status = nut_vars.pop("ups.status").split()
+        assert ours_vars == nut_vars
+        assert ours == nut
+        assert [w for w in ours_status if w not in ("OL", "OB")] == nut_status
+
+    compare()
+    assert "OL" in pair.ours.picture.vars["ups.status"].split()
+
+    pair.agent.update(_switch(mapping, "OB", 55))
+    pair.both("on battery", _charge_is("55"))
+    pair.settle()
+    compare()
+    assert "OB" in pair.ours.picture.vars["ups.status"].split()
+
+    pair.agent.update(_switch(mapping, "LB", 9))
+    pair.both("low battery", _charge_is("9"))
+    pair.settle()
+    compare()
+    assert "LB" in pair.ours.picture.vars["ups.status"].split()

@@ -44,10 +44,12 @@ from nutwist.drivers.snmp.mapping import (
     ST_FLAG_NUMBER,
     ST_FLAG_RW,
     ST_FLAG_STRING,
+    SU_AMBIENT_TEMPLATE,
     SU_BYPASS_1,
     SU_BYPASS_3,
     SU_BYPPHASES,
     SU_FLAG_ABSENT,
+    SU_FLAG_NAINVALID,
     SU_FLAG_NEGINVALID,
     SU_FLAG_OK,
     SU_FLAG_SEMI_STATIC,
@@ -82,8 +84,11 @@ APCC_OID_IEM_TEMP = ".1.3.6.1.4.1.318.1.1.10.2.3.2.1.4.1"
 APCC_OID_IEM_TEMP_UNIT = ".1.3.6.1.4.1.318.1.1.10.2.3.2.1.5.1"
 APCC_IEM_FAHRENHEIT = 2
 FLT_EPSILON = 1.1920928955078125e-07
+#: outlets (or sensors) counted at most: NUT counts as long as the agent answers
+MAX_TEMPLATE_COUNT = 1024
 
 WALK_INIT, WALK_UPDATE = 0, 1
+TEMPERATURE_UNKNOWN, TEMPERATURE_CELSIUS, TEMPERATURE_KELVIN, TEMPERATURE_FAHRENHEIT = 0, 1, 2, 3
 MODE_INSTCMD, MODE_SETVAR = 1, 2
 STAT_HANDLED, STAT_UNKNOWN, STAT_INVALID, STAT_FAILED = (
     TRACKING_SUCCESS,
@@ -245,6 +250,8 @@ class SnmpUps(Driver):
         self.lastpoll: int | None = None
         self.comm_ok: bool | None = None
         self.phases: dict[str, int] = {"input": -1, "output": -1, "input.bypass": -1}
+        self.template_bases: dict[str, int] = {}
+        self.temperature_unit = TEMPERATURE_UNKNOWN
         self.symmetra = False
         self._status_buf: list[str] = []
         self._alarm_buf: list[str] = []
@@ -407,6 +414,30 @@ class SnmpUps(Driver):
         return -1
 
     def lookup_function(self, name: str, value: object) -> str | None:
+        """The conversion functions NUT 2.8.0's lookup tables name."""
+        if name == "su_temperature_read_fun" and isinstance(value, int):
+            unit = self.temperature_unit
+            tenths = _c_div(value, 10)
+            if unit == TEMPERATURE_KELVIN:
+                return str(int(tenths - 273.15))
+            if unit == TEMPERATURE_CELSIUS:
+                return str(tenths)
+            if unit == TEMPERATURE_FAHRENHEIT:
+                return str(_c_div((tenths - 32) * 5, 9))
+            return ""
+        if name == "eaton_sensor_temperature_unit_fun" and isinstance(value, int):
+            self.temperature_unit = {
+                0: TEMPERATURE_KELVIN,
+                1: TEMPERATURE_CELSIUS,
+                2: TEMPERATURE_FAHRENHEIT,
+            }.get(value, TEMPERATURE_UNKNOWN)
+            return "celsius"
+        if name == "su_usdate_to_isodate_info_fun":
+            if isinstance(value, int):
+                # NUT hands the function a pointer to the number and reads it as a string
+                raw = (value & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little").split(b"\0", 1)[0]
+                value = raw.decode("latin-1")
+            return usdate_to_isodate(str(value))
         return None
 
     def find_strval(self, lookup: Any, value: str) -> str | None:
@@ -680,11 +711,95 @@ class SnmpUps(Driver):
                     continue
                 if info.flags & SU_BYPPHASES and await self.phase_filter("input.bypass", info):
                     continue
-                if info.is_template:
-                    continue  # outlet, outlet group and ambient templates: not supported yet
-                status = await self.get_and_process(mode, info)
+                if info.flags & SU_OUTLET:
+                    kind = "outlet"
+                elif info.flags & SU_OUTLET_GROUP:
+                    kind = "outlet.group"
+                elif info.flags & SU_AMBIENT_TEMPLATE:
+                    kind = "ambient"
+                else:
+                    status = await self.get_and_process(mode, info)
+                    continue
+                if info.is_cmd and mode == WALK_UPDATE:
+                    continue
+                status = await self.process_template(mode, kind, info)
         finally:
             self._cache = {}
+        return status
+
+    # --- templates: outlets, outlet groups, ambient sensors (no daisy chains) ------------
+
+    async def _exists(self, oid: str) -> bool:
+        return await self.fetch(oid) is not None
+
+    async def guess_template_count(self, info: Info) -> int:
+        assert info.oid is not None
+        base = 0
+        first = _instance(info.oid, 0)
+        if not await self._exists(first) or (
+            info.flags & SU_FLAG_ZEROINVALID and await self.get_int(first) == 0
+        ):
+            base += 1
+        count = 0
+        while count < MAX_TEMPLATE_COUNT and await self._exists(_instance(info.oid, base + count)):
+            count += 1
+        return count
+
+    async def template_base(self, kind: str, info: Info) -> int:
+        if info.oid is None:
+            return -1
+        cached = self.template_bases.get(kind, -1)
+        if cached != -1:
+            return cached
+        base = 0
+        while base < 2:
+            oid = _instance(info.oid, base)
+            if await self._exists(oid):
+                if info.flags & SU_FLAG_ZEROINVALID:
+                    value = await self.get_int(oid)
+                    if value is not None and value != 0:
+                        break
+                elif info.flags & SU_FLAG_NAINVALID:
+                    text = await self.get_str(oid)
+                    if text is not None and not text[:31].startswith("N/A"):
+                        break
+                else:
+                    break
+            base += 1
+        self.template_bases[kind] = base
+        return base
+
+    async def process_template(self, mode: int, kind: str, info: Info) -> bool:
+        """NUT's process_template: one entry per outlet (or group, or sensor)."""
+        status = True
+        count_var = f"{kind}.count"
+        current = self.getinfo(count_var)
+        if current is None:
+            count = await self.guess_template_count(info) if info.oid is not None else 0
+            if count > 0:
+                self.setinfo(count_var, str(count))
+        else:
+            count = atoi(current)
+        if count <= 0:
+            return status
+        inst = Info(
+            info.name, info.info_flags, info.info_len, None, info.dfl, info.flags, info.lookup
+        )
+        base = await self.template_base(kind, info)
+        for number in range(base, base + count):
+            inst.name = _instance(info.name, number)
+            if info.dfl is not None and "%i" in info.dfl:
+                inst.dfl = _instance(info.dfl, number)
+            if info.oid is not None:
+                inst.oid = _instance(info.oid, number)
+                if inst.is_cmd:
+                    if mode == WALK_INIT:
+                        self.addcmd(inst.name)
+                else:
+                    status = await self.get_and_process(mode, inst)
+            else:
+                self.su_setinfo(inst, None)
+            info.flags = inst.flags
         return status
 
     async def phase_filter(self, kind: str, info: Info) -> bool:
@@ -946,6 +1061,40 @@ class SnmpUps(Driver):
             raise DeviceError("Shutdown failed!")
 
         return defer.Deferred.fromCoroutine(go())
+
+
+def _instance(template: str, number: int) -> str:
+    """``snprintf(buf, template, number)`` for a template with one ``%i``."""
+    return template.replace("%i", str(number), 1)
+
+
+def _c_div(a: int, b: int) -> int:
+    """C's integer division (towards zero)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def usdate_to_isodate(text: str) -> str:
+    """NUT's US-date conversion: strptime("%m/%d/%Y") into a zeroed ``struct tm``,
+    then strftime("%F"): what does not parse stays zero (so "" gives 1900-01-00)."""
+    import re
+
+    mon, mday, year = 0, 0, 0
+    m = re.match(r"\s*(\d{1,2})", text)
+    pos = 0
+    if m and 1 <= int(m.group(1)) <= 12:
+        mon = int(m.group(1)) - 1
+        pos = m.end()
+        if text[pos : pos + 1] == "/":
+            m = re.match(r"\s*(\d{1,2})", text[pos + 1 :])
+            if m and 1 <= int(m.group(1)) <= 31:
+                mday = int(m.group(1))
+                pos += 1 + m.end()
+                if text[pos : pos + 1] == "/":
+                    m = re.match(r"\s*(\d{1,4})", text[pos + 1 :])
+                    if m:
+                        year = int(m.group(1)) - 1900
+    return f"{year + 1900:04d}-{mon + 1:02d}-{mday:02d}"
 
 
 def _strict_long(text: str | None) -> int | None:

@@ -60,6 +60,12 @@ TEMPLATES = SU_OUTLET | SU_OUTLET_GROUP | SU_AMBIENT_TEMPLATE
 Lookup = tuple[tuple[int, str | None, str | None], ...]
 
 
+#: lookup tables snmp-ups itself defines (snmp-ups-helpers.c), which mappings name
+COMMON_LOOKUPS: dict[str, Lookup] = {
+    "su_convert_to_iso_date_info": ((1, "dummy", "su_usdate_to_isodate_info_fun"),),
+}
+
+
 @dataclass
 class Info:
     """One row of a mapping table; ``flags`` changes as the driver learns the device."""
@@ -105,12 +111,13 @@ class Mapping:
     def rows(self) -> list[Info]:
         """A fresh, mutable copy of the table, as the driver changes flags."""
         mod = _module(self.module)
-        lookups = mod.LOOKUPS
+        lookups = {**COMMON_LOOKUPS, **mod.LOOKUPS}
         out = []
         for name, info_flags, info_len, oid, dfl, flags, lkp in mod.TABLES[self.table]:
-            out.append(
-                Info(name, info_flags, info_len, oid, dfl, flags, lookups.get(lkp) if lkp else None)
-            )
+            lookup = lookups.get(lkp) if lkp else None
+            if (self.module, lkp) in NULL_LAST:
+                lookup = _null_last(lookup)
+            out.append(Info(name, info_flags, info_len, oid, dfl, flags, lookup))
         return out
 
     def alarm_rows(self) -> tuple[tuple[str, str | None, str | None], ...]:
@@ -120,6 +127,18 @@ class Mapping:
             self.alarms, ()
         )
         return alarms
+
+
+#: Lookup tables whose "NULL" entry (which ends a lookup) NUT 2.8.0 put first, hiding
+#: every other entry.  NUT 2.8.1 moved it last in CyberPower's power-status table, so
+#: that ups.status shows OL and OB; nutwist follows the fixed release.
+NULL_LAST = {("cyberpower", "cyberpower_power_status")}
+
+
+def _null_last(lookup: Lookup | None) -> Lookup | None:
+    if lookup is None:
+        return None
+    return tuple(e for e in lookup if e[1] != "NULL") + tuple(e for e in lookup if e[1] == "NULL")
 
 
 @cache
