@@ -1010,9 +1010,16 @@ class SnmpUps(Driver):
                 await self.su_setoid(MODE_SETVAR, var, str(atoi(self.params[key])))
 
     async def su_setoid(self, mode: int, varname: str, val: str | None) -> int:
+        info: Info | None
         if varname.startswith("outlet"):
-            return STAT_UNKNOWN  # outlet templates are not supported yet
-        info = self.find_info(varname)
+            found = self._outlet_instance(varname)
+            if isinstance(found, int):
+                return found
+            info = found
+            if info is not None and info.oid is None and mode == MODE_INSTCMD:
+                return STAT_UNKNOWN
+        else:
+            info = self.find_info(varname)
         if info is None or not info.flags & SU_FLAG_OK or self.session is None:
             return STAT_UNKNOWN
         if mode == MODE_INSTCMD and val is None and info.dfl is None:
@@ -1045,6 +1052,34 @@ class SnmpUps(Driver):
         if mode == MODE_SETVAR and val is not None:
             self.setinfo(varname, val)
         return STAT_HANDLED
+
+    def _outlet_instance(self, varname: str) -> Info | int | None:
+        """The table entry behind ``outlet.N.x`` / ``outlet.group.N.x``, for outlet N."""
+        group = varname.startswith("outlet.group")
+        kind = "outlet.group" if group else "outlet"
+        count = self.getinfo(f"{kind}.count")
+        if count is None:
+            return STAT_UNKNOWN  # NUT 2.8.0 crashes here; nutwist declines
+        rest = varname[len(kind) + 1 :]
+        number = atoi(rest)
+        if number > atoi(count):
+            return STAT_INVALID
+        dot = rest.find(".")
+        template = self.find_info(f"{kind}.%i{rest[dot:] if dot >= 0 else ''}")
+        if template is None:
+            return None
+        inst = Info(
+            varname,
+            template.info_flags,
+            template.info_len,
+            _instance(template.oid, number) if template.oid is not None else None,
+            template.dfl,
+            template.flags,
+            template.lookup,
+        )
+        if template.dfl is not None and "%i" in template.dfl:
+            inst.dfl = _instance(template.dfl, number)
+        return inst
 
     def instcmd(self, cmd: str, param: str | None) -> defer.Deferred[int]:
         return defer.Deferred.fromCoroutine(self.su_setoid(MODE_INSTCMD, cmd, param))
