@@ -185,8 +185,12 @@ def run_pair(tmp_path: Path) -> Iterator[Callable[..., Pair]]:
     require_nut("snmp-ups")
     started: list[tuple[Agent, list[NutProcess], list[Peer]]] = []
 
-    def start(recording: Path = IETF, extra: str = "", community: str = "public") -> Pair:
+    def start(
+        recording: Path = IETF, extra: str = "", community: str = "public", users: tuple = ()
+    ) -> Pair:
         agent = Agent(load_snmprec(recording), community=community)
+        for user in users:
+            agent.add_user(user)
         port = agent.start()
         procs: list[NutProcess] = []
         peers: list[Peer] = []
@@ -411,3 +415,36 @@ def test_commands_and_writable_variables_send_the_same_sets(
         assert ours == nut, var
     pair.settle()
     pair.assert_same() if mapping != "cyberpower" else None
+
+
+V3_CASES = [
+    ("noAuthNoPriv", "MD5", "DES"),
+    ("authNoPriv", "MD5", "DES"),
+    ("authNoPriv", "SHA256", "DES"),
+    ("authPriv", "SHA", "DES"),
+    ("authPriv", "SHA", "AES"),
+    ("authPriv", "SHA512", "AES256"),
+    ("authPriv", "MD5", "AES192"),
+]
+
+
+@pytest.mark.parametrize(("level", "auth", "priv"), V3_CASES)
+def test_v3_same_as_nut(run_pair: Callable[..., Pair], level: str, auth: str, priv: str) -> None:
+    from nutwist.drivers.snmp import usm
+
+    user = usm.User("nutmon", usm.LEVELS[level], auth, priv, "auth pass 1", "priv pass 2")
+    extra = (
+        f"\tsnmp_version = v3\n\tsecLevel = {level}\n\tsecName = nutmon\n"
+        f'\tauthPassword = "auth pass 1"\n\tprivPassword = "priv pass 2"\n'
+        f"\tauthProtocol = {auth}\n\tprivProtocol = {priv}\n"
+    )
+    pair = run_pair(extra=extra, users=(user,))
+    pair.both("on line", status_is("OL"))
+    assert pair.agent.v3_requests > 0
+    pair.agent.update(ON_BATTERY)
+    pair.both("on battery", status_is("OB"))
+    pair.assert_same()
+    sets = {}
+    for who, peer in (("nut", pair.nut), ("ours", pair.ours)):
+        sets[who] = _tracked(pair, peer, "INSTCMD beeper.disable", who)
+    assert sets["ours"] == sets["nut"]

@@ -398,3 +398,57 @@ def test_mangled_answers_never_raise_out_of_the_driver(data: Any) -> None:
     with _Crashes() as crashes:
         _run(drv, clock, 40)
     assert not crashes.seen
+
+
+# --- SNMPv3 ---------------------------------------------------------------------------------
+
+
+def _pump(engine: Engine, clock: Clock, wire: _Wire, agent: Agent, d: defer.Deferred[Any]) -> None:
+    for _ in range(1000):
+        if d.called:
+            return
+        if wire.sent:
+            data, addr = wire.sent.pop(0)
+            answer = agent.answer(data)
+            if answer is not None:
+                engine.received(answer, addr)
+        else:
+            clock.advance(1)
+    raise AssertionError("no answer")
+
+
+@pytest.mark.parametrize(
+    ("level", "auth", "priv"),
+    [("authPriv", "SHA", "AES"), ("authPriv", "MD5", "DES"), ("authNoPriv", "SHA384", "DES")],
+)
+def test_v3_session_round_trip_and_wrong_keys(level: str, auth: str, priv: str) -> None:
+    from nutwist.drivers.snmp import usm
+    from nutwist.drivers.snmp.engine import SnmpError, V3Session
+
+    agent = Agent(load_snmprec(IETF))
+    agent.add_user(usm.User("u", usm.LEVELS[level], auth, priv, "secret one", "secret two"))
+    engine, clock, wire = _engine()
+    good = usm.User("u", usm.LEVELS[level], auth, priv, "secret one", "secret two")
+    session = V3Session(engine, "127.0.0.1", 161, user=good, retries=0)
+    d = defer.Deferred.fromCoroutine(session.get((1, 3, 6, 1, 2, 1, 33, 1, 1, 2, 0)))
+    _pump(engine, clock, wire, agent, d)
+    assert d.result == (ber.OCTET_STRING, b"EP-1500 RT")
+    bad = usm.User("u", usm.LEVELS[level], auth, priv, "wrong pass", "secret two")
+    session = V3Session(engine, "127.0.0.1", 161, user=bad, retries=0)
+    d = defer.Deferred.fromCoroutine(session.get((1, 3, 6, 1, 2, 1, 33, 1, 1, 2, 0)))
+    failures: list[Any] = []
+    d.addErrback(failures.append)
+    _pump(engine, clock, wire, agent, d)
+    assert failures and failures[0].check(SnmpError)  # the agent stays silent: a timeout
+
+
+@given(st.binary(max_size=400))
+@settings(max_examples=300)
+def test_v3_decoding_garbage_raises_only_ber_error(data: bytes) -> None:
+    from nutwist.drivers.snmp import usm
+
+    for blob in (data, b"\x30" + bytes([len(data) & 0x7F]) + b"\x02\x01\x03" + data):
+        try:
+            usm.decode(blob)
+        except ber.BerError:
+            pass

@@ -39,7 +39,7 @@ from nutwist.drivers.core import (
 )
 from nutwist.drivers.snmp import ber
 from nutwist.drivers.snmp.ber import OID, Value
-from nutwist.drivers.snmp.engine import Engine, Session, Timeout, shared_engine
+from nutwist.drivers.snmp.engine import Engine, Session, Timeout, V3Session, shared_engine
 from nutwist.drivers.snmp.mapping import (
     ST_FLAG_NUMBER,
     ST_FLAG_RW,
@@ -213,7 +213,13 @@ class SnmpUps(Driver):
     options = {
         "mibs": "Set MIB compliance (default=auto: detect; ietf, apcc, mge, pw, cyberpower, ...)",
         "community": "Set community name (default=public)",
-        "snmp_version": "Set SNMP version (default=v1, allowed: v2c)",
+        "snmp_version": "Set SNMP version (default=v1, allowed: v2c, v3)",
+        "secLevel": "SNMPv3 security level (default=noAuthNoPriv, allowed: authNoPriv, authPriv)",
+        "secName": "SNMPv3 security name (no default)",
+        "authPassword": "SNMPv3 authentication pass phrase",
+        "privPassword": "SNMPv3 privacy pass phrase",
+        "authProtocol": "SNMPv3 authentication protocol (MD5, SHA, SHA256, SHA384, SHA512; default=MD5)",
+        "privProtocol": "SNMPv3 privacy protocol (DES, AES, AES192, AES256; default=DES)",
         "pollfreq": "Set polling frequency in seconds, to reduce network flow (default=30)",
         "semistaticfreq": "Set semistatic value update frequency in update cycles (default=10)",
         "snmp_retries": "Specifies the number of retries of each request (default=5)",
@@ -230,9 +236,10 @@ class SnmpUps(Driver):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         version = self.params.get("snmp_version", "v1")
-        if version not in VERSIONS:
+        if version not in (*VERSIONS, "v3"):
             raise DeviceError(f"Bad SNMP version: {version}")
-        self.snmp_version = VERSIONS[version]
+        self.snmp_version = VERSIONS.get(version, ber.V3)
+        self.v3_user = self._v3_user() if version == "v3" else None
         self.peer = parse_peer(self.params.get("port", ""))
         self.mibs = self.params.get("mibs", "auto")
         self.pollfreq = (
@@ -262,6 +269,36 @@ class SnmpUps(Driver):
 
     # --- the SNMP side ------------------------------------------------------------------
 
+    def _v3_user(self) -> Any:
+        """The USM user from secLevel, secName, auth/privPassword, auth/privProtocol."""
+        from nutwist.drivers.snmp import usm
+
+        level_name = self.params.get("secLevel", "noAuthNoPriv")
+        if level_name not in usm.LEVELS:
+            raise DeviceError(f"Bad SNMPv3 securityLevel: {level_name}")
+        level = usm.LEVELS[level_name]
+        name = self.params.get("secName")
+        if name is None:
+            raise DeviceError("securityName is required for SNMPv3")
+        auth_pw, priv_pw = self.params.get("authPassword"), self.params.get("privPassword")
+        if level == usm.FLAG_AUTH and auth_pw is None:
+            raise DeviceError(f"authPassword is required for SNMPv3 in {level_name} mode")
+        if level & usm.FLAG_PRIV and (auth_pw is None or priv_pw is None):
+            raise DeviceError(
+                f"authPassword and privPassword are required for SNMPv3 in {level_name} mode"
+            )
+        try:
+            return usm.User(
+                name,
+                level,
+                self.params.get("authProtocol", "MD5"),
+                self.params.get("privProtocol", "DES"),
+                auth_pw,
+                priv_pw,
+            )
+        except ValueError as e:
+            raise DeviceError(str(e)) from None
+
     def _engine(self) -> Engine:
         if self.engine is None:
             self.engine = shared_engine(self.clock)
@@ -287,6 +324,15 @@ class SnmpUps(Driver):
         timeout = (
             atoi(self.params["snmp_timeout"]) if "snmp_timeout" in self.params else DEFAULT_TIMEOUT
         )
+        if self.v3_user is not None:
+            return V3Session(
+                self._engine(),
+                addr,
+                port,
+                user=self.v3_user,
+                timeout=float(timeout),
+                retries=retries,
+            )
         return Session(
             self._engine(),
             addr,

@@ -54,7 +54,7 @@ class _Pending:
     data: bytes
     timeout: float
     tries_left: int
-    deferred: defer.Deferred[ber.Message]
+    deferred: defer.Deferred[tuple[bytes, ber.Message | None]]
     timer: Any = None
     sent: int = 0
 
@@ -127,11 +127,25 @@ class Engine:
     def send(
         self, addr: tuple[str, int], msg: ber.Message, timeout: float, retries: int
     ) -> defer.Deferred[ber.Message]:
-        """Send ``msg`` (its request id is set here) and fire with the agent's answer."""
+        """Send a v1/v2c ``msg`` (its request id is set here); fire with the answer."""
         rid = self.new_request_id()
         msg.pdu.request_id = rid
-        d: defer.Deferred[ber.Message] = defer.Deferred(lambda _: self._cancel(rid))
-        p = _Pending(rid, addr, ber.encode_message(msg), timeout, max(0, retries) + 1, d)
+        d = self.send_raw(addr, ber.encode_message(msg), rid, timeout, retries)
+
+        def decoded(answer: tuple[bytes, ber.Message | None]) -> ber.Message:
+            assert answer[1] is not None
+            return answer[1]
+
+        return d.addCallback(decoded)
+
+    def send_raw(
+        self, addr: tuple[str, int], data: bytes, rid: int, timeout: float, retries: int
+    ) -> defer.Deferred[tuple[bytes, ber.Message | None]]:
+        """Send an encoded request whose answer carries ``rid`` (request id or v3 msgID)."""
+        d: defer.Deferred[tuple[bytes, ber.Message | None]] = defer.Deferred(
+            lambda _: self._cancel(rid)
+        )
+        p = _Pending(rid, addr, data, timeout, max(0, retries) + 1, d)
         if len(self.pending) >= self.max_in_flight:
             self.queue.append(p)
             self.stats.queued_max = max(self.stats.queued_max, len(self.queue))
@@ -183,13 +197,20 @@ class Engine:
             self._launch(self.queue.popleft())
 
     def received(self, data: bytes, addr: tuple[str, int]) -> None:
-        try:
-            msg = ber.decode_message(data)
-        except ber.BerError:
-            self.stats.dropped += 1
-            return
-        p = self.pending.get(msg.pdu.request_id)
-        if p is None or msg.pdu.type not in (ber.RESPONSE, ber.REPORT) or not _same(addr, p.addr):
+        msg: ber.Message | None = None
+        if ber.message_version(data) == ber.V3:
+            from nutwist.drivers.snmp.usm import peek_msg_id
+
+            rid = peek_msg_id(data)
+        else:
+            try:
+                msg = ber.decode_message(data)
+            except ber.BerError:
+                self.stats.dropped += 1
+                return
+            rid = msg.pdu.request_id if msg.pdu.type in (ber.RESPONSE, ber.REPORT) else None
+        p = self.pending.get(rid) if rid is not None else None
+        if p is None or not _same(addr, p.addr):
             self.stats.dropped += 1
             return
         del self.pending[p.request_id]
@@ -197,7 +218,7 @@ class Engine:
             p.timer.cancel()
         self.stats.answers += 1
         self._next()
-        p.deferred.callback(msg)
+        p.deferred.callback((data, msg))
 
 
 def _same(a: tuple[str, int], b: tuple[str, int]) -> bool:
@@ -334,3 +355,97 @@ class Session:
             log.error("{addr}: can't set {oid}: {e}", addr=self.addr, oid=ber.format_oid(oid), e=e)
             return False
         return True
+
+
+class V3Session(Session):
+    """An SNMPv3 agent: engine discovery, time synchronisation, USM auth and privacy."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        host: str,
+        port: int = 161,
+        *,
+        user: Any,
+        timeout: float = 1.0,
+        retries: int = 5,
+    ) -> None:
+        super().__init__(engine, host, port, version=ber.V3, timeout=timeout, retries=retries)
+        self.user = user
+        self.engine_id: bytes | None = None
+        self.boots = 0
+        self.time = 0
+        self.time_at = 0.0
+        self.salt = random.randrange(1 << 62)
+
+    def _now(self) -> int:
+        return self.time + int(self.engine.clock.seconds() - self.time_at)
+
+    async def _exchange(self, flags: int, pdu_type: int, binds: list[tuple[OID, Value]]) -> Any:
+        from nutwist.drivers.snmp import usm
+
+        rid = self.engine.new_request_id()
+        self.salt += 1
+        pdu = ber.Pdu(pdu_type, rid, 0, 0, binds)
+        engine_id = self.engine_id or b""
+        data = usm.encode(
+            rid,
+            flags | usm.FLAG_REPORTABLE,
+            self.user if flags else None,
+            self.user.name.encode() if engine_id else b"",
+            engine_id,
+            self.boots if engine_id else 0,
+            self._now() if engine_id else 0,
+            pdu,
+            self.salt,
+        )
+        raw, _ = await self.engine.send_raw(self.addr, data, rid, self.timeout, self.retries)
+        try:
+            msg = usm.decode(raw)
+            if msg.flags & usm.FLAG_AUTH and not usm.verify(raw, msg, self.user, msg.engine_id):
+                raise SnmpError("answer failed authentication")
+            if msg.flags & usm.FLAG_PRIV:
+                usm.decrypt_pdu(msg, self.user, msg.engine_id)
+        except ber.BerError as e:
+            raise SnmpError(f"bad SNMPv3 answer: {e}") from None
+        return msg
+
+    async def discover(self) -> None:
+        from nutwist.drivers.snmp import usm
+
+        msg = await self._exchange(0, ber.GET, [])
+        if not msg.engine_id:
+            raise SnmpError("the agent gave no engine ID")
+        self.engine_id = msg.engine_id
+        self.boots, self.time, self.time_at = msg.boots, msg.time, self.engine.clock.seconds()
+        if self.user.level & usm.FLAG_AUTH:
+            # an authenticated probe learns the clock the agent will check
+            probe = await self._exchange(usm.FLAG_AUTH, ber.GET, [])
+            if probe.flags & usm.FLAG_AUTH:
+                self.boots, self.time = probe.boots, probe.time
+                self.time_at = self.engine.clock.seconds()
+
+    async def request(self, ptype: int, binds: list[tuple[OID, Value]]) -> ber.Pdu:
+        from nutwist.drivers.snmp import usm
+
+        for _ in range(3):
+            if self.engine_id is None:
+                await self.discover()
+            msg = await self._exchange(self.user.level, ptype, binds)
+            pdu = msg.pdu
+            if pdu is None:
+                raise SnmpError("no PDU in the answer")
+            if pdu.type == ber.REPORT:
+                oid = pdu.varbinds[0][0] if pdu.varbinds else None
+                if oid == usm.NOT_IN_TIME_WINDOW and msg.flags & usm.FLAG_AUTH:
+                    self.boots, self.time = msg.boots, msg.time
+                    self.time_at = self.engine.clock.seconds()
+                    continue
+                if oid == usm.UNKNOWN_ENGINE_ID:
+                    self.engine_id = None
+                    continue
+                raise SnmpError(f"report {ber.format_oid(oid) if oid else ''}")
+            if pdu.error_status != ber.NO_ERROR:
+                raise ErrorStatus(pdu.error_status, pdu.error_index)
+            return pdu
+        raise SnmpError("the agent keeps reporting")

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from nutwist.drivers.snmp import ber
 from nutwist.drivers.snmp.ber import OID, Value
@@ -117,6 +118,13 @@ class Agent:
         self.sets: list[tuple[bytes, OID, Value]] = []
         self.requests = 0
         self.read_only: set[OID] = set()
+        #: SNMPv3 users by name (usm.User), and this agent's engine
+        self.users: dict[bytes, Any] = {}
+        self.engine_id = b"\x80\x00\x1f\x88\x04nutwist-sim"
+        self.boots = 1
+        self.started = time.monotonic()
+        self._salt = 0
+        self.v3_requests = 0
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -199,8 +207,16 @@ class Agent:
             except OSError:
                 pass
 
+    def add_user(self, user: Any) -> None:
+        self.users[user.name.encode()] = user
+
     def answer(self, data: bytes) -> bytes | None:
         """The response to one request datagram (None: stay silent, as agents do)."""
+        if ber.message_version(data) == ber.V3:
+            try:
+                return self._answer_v3(data)
+            except ber.BerError:
+                return None
         try:
             msg = ber.decode_message(data)
         except ber.BerError:
@@ -214,6 +230,46 @@ class Agent:
         if pdu is None:
             return None
         return ber.encode_message(ber.Message(msg.version, msg.community, pdu))
+
+    def _answer_v3(self, data: bytes) -> bytes | None:
+        from nutwist.drivers.snmp import usm
+
+        msg = usm.decode(data)
+        now = int(time.monotonic() - self.started)
+        mib = next(iter(self.mibs.values()))
+        self._salt += 1
+
+        def report(oid: OID, flags: int, user: Any, rid: int) -> bytes:
+            pdu = ber.Pdu(ber.REPORT, rid, 0, 0, [(oid, (ber.COUNTER32, 1))])
+            return usm.encode(
+                msg.msg_id, flags, user, msg.user, self.engine_id, self.boots, now, pdu
+            )
+
+        if msg.engine_id != self.engine_id:
+            rid = msg.pdu.request_id if msg.pdu is not None else 0
+            return report(usm.UNKNOWN_ENGINE_ID, 0, None, rid)
+        user = self.users.get(msg.user)
+        if user is None:
+            return None
+        level = msg.flags & (usm.FLAG_AUTH | usm.FLAG_PRIV)
+        if level & ~user.level:  # more security than the user has keys for
+            return None
+        if level & usm.FLAG_AUTH and not usm.verify(data, msg, user, self.engine_id):
+            return None
+        if level & usm.FLAG_PRIV:
+            usm.decrypt_pdu(msg, user, self.engine_id)
+        assert msg.pdu is not None
+        if level & usm.FLAG_AUTH and (msg.boots != self.boots or abs(msg.time - now) > 150):
+            return report(usm.NOT_IN_TIME_WINDOW, usm.FLAG_AUTH, user, msg.pdu.request_id)
+        self.requests += 1
+        self.v3_requests += 1
+        with self._lock:
+            pdu = self._handle(ber.V2C, msg.user, mib, msg.pdu)
+        if pdu is None:
+            return None
+        return usm.encode(
+            msg.msg_id, level, user, msg.user, self.engine_id, self.boots, now, pdu, self._salt
+        )
 
     def _handle(self, version: int, community: bytes, mib: Mib, req: ber.Pdu) -> ber.Pdu | None:
         v1 = version == ber.V1
