@@ -162,9 +162,16 @@ class Pair:
             wait_until("more requests", lambda b=before: self.agent.requests > b + 2)  # type: ignore[misc]
         self.pump()
 
-    def assert_same(self) -> None:
-        self.pump()
-        nut, ours = self.nut.picture.comparable(), self.ours.picture.comparable()
+    def assert_same(self, timeout: float = 10.0) -> None:
+        """Equal pictures; a walk in progress may show a passing state (NUT marks the data
+        stale at a failing entry and fine again at the end), so look again for a while."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.pump()
+            nut, ours = self.nut.picture.comparable(), self.ours.picture.comparable()
+            if nut == ours or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         for key in nut:
             assert ours[key] == nut[key], key
 

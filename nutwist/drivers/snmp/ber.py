@@ -10,6 +10,7 @@ else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 # universal and application tags
 INTEGER = 0x02
@@ -119,6 +120,7 @@ def _uint_body(v: int) -> bytes:
     return body
 
 
+@lru_cache(maxsize=1 << 16)
 def _oid_body(oid: OID) -> bytes:
     if len(oid) < 2:
         raise ValueError("an OID needs two arcs")
@@ -218,6 +220,7 @@ def decode_int(body: bytes) -> int:
     return int.from_bytes(body, "big", signed=True)
 
 
+@lru_cache(maxsize=1 << 16)
 def decode_oid(body: bytes) -> OID:
     if not body or len(body) > 512:
         raise BerError("bad OID length")

@@ -24,10 +24,11 @@ Many drivers in one process share one :class:`~nutwist.drivers.snmp.engine.Engin
 from __future__ import annotations
 
 import ipaddress
+import random
 import struct
 from typing import Any
 
-from twisted.internet import defer
+from twisted.internet import defer, task
 
 from nutwist.drivers.core import (
     TRACKING_FAILED,
@@ -69,6 +70,7 @@ from nutwist.drivers.snmp.mapping import (
     SU_TYPE_TIME,
     Info,
     Mapping,
+    _parsed,
     mappings,
 )
 
@@ -266,6 +268,7 @@ class SnmpUps(Driver):
         self._cache: dict[OID, Value] = {}
         self._dead = False
         self._busy = False
+        self._update_started: float | None = None
 
     # --- the SNMP side ------------------------------------------------------------------
 
@@ -345,13 +348,10 @@ class SnmpUps(Driver):
 
     async def fetch(self, oid: str | OID | None) -> Value | None:
         """The agent's value for ``oid`` (None: missing, an exception, or no answer)."""
+        if isinstance(oid, str):
+            oid = _parsed(oid)
         if oid is None:
             return None
-        if isinstance(oid, str):
-            try:
-                oid = ber.parse_oid(oid)
-            except ValueError:
-                return None
         if oid in self._cache:
             value = self._cache[oid]
         elif self._dead or self.session is None:
@@ -608,6 +608,14 @@ class SnmpUps(Driver):
         self._dead = False
         if self.session is None:
             self.session = await self._open()
+            engine = self.session.engine
+            engine.users += 1
+            if engine.users > 1:
+                # many UPSes in one process: spread their polls over the poll interval
+                # rather than sending every walk in the same instant
+                await task.deferLater(
+                    self.clock, random.uniform(0, self.pollinterval), lambda: None
+                )
         await self.prefetch(
             [SYSOID, *(ber.parse_oid(x) for x in (SYSDESCR, SYSCONTACT, SYSLOCATION))]
         )
@@ -679,7 +687,17 @@ class SnmpUps(Driver):
     def updateinfo(self) -> defer.Deferred[None] | None:
         if self._busy:
             return None
+        self._update_started = self.clock.seconds()
         return defer.Deferred.fromCoroutine(self._guarded_update())
+
+    def next_delay(self) -> float:
+        """NUT's main loop polls at a fixed rate: the next poll is due ``pollinterval``
+        after this one started, not after it ended."""
+        delay = super().next_delay()
+        if self._failures or self._update_started is None:
+            return delay
+        spent = self.clock.seconds() - self._update_started
+        return max(0.0, delay - spent)
 
     async def _guarded_update(self) -> None:
         self._busy = True

@@ -96,15 +96,18 @@ class Engine:
         self._ports: dict[int, Any] = {}
         #: tests replace this to send through something other than a UDP port
         self.transport_for: Any = None
+        #: drivers using this engine (they spread their first polls when there are many)
+        self.users = 0
 
     # --- sockets ----------------------------------------------------------------------
 
     def _port(self, family: int) -> Any:
-        port = self._ports.get(family)
+        port: Any = self._ports.get(family)
         if port is None:
             udp: IReactorUDP = self.reactor
             iface = "::" if family == socket.AF_INET6 else ""
             port = udp.listenUDP(0, _Port(self), interface=iface, maxPacketSize=65535)
+            _grow_buffers(port.getHandle())
             self._ports[family] = port
         return port
 
@@ -221,6 +224,22 @@ class Engine:
         p.deferred.callback((data, msg))
 
 
+def _grow_buffers(sock: socket.socket, size: int = 4 << 20) -> None:
+    """Room for a burst of answers: the default buffer drops some when many agents reply."""
+    for force, plain in (
+        (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF),
+        (getattr(socket, "SO_SNDBUFFORCE", None), socket.SO_SNDBUF),
+    ):
+        for opt in (force, plain):
+            if opt is None:
+                continue
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, opt, size)
+                break
+            except OSError:
+                continue
+
+
 def _same(a: tuple[str, int], b: tuple[str, int]) -> bool:
     if a[1] != b[1]:
         return False
@@ -243,8 +262,9 @@ def shared_engine(reactor: Any = None) -> Engine:
     return eng
 
 
-#: varbinds packed in one GET (small enough for a 484-byte v1 agent's answers)
-PACK = 12
+#: varbinds packed in one GET; an agent that finds the answer too big says so (tooBig)
+#: and the batch is halved
+PACK = 20
 
 MISSING: Value = (ber.NO_SUCH_INSTANCE, None)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from types import ModuleType
 
 from nutwist.drivers.snmp import ber
@@ -87,12 +87,7 @@ class Info:
         return bool(self.flags & TEMPLATES)
 
     def oid_tuple(self) -> ber.OID | None:
-        if self.oid is None or "%" in self.oid:
-            return None
-        try:
-            return ber.parse_oid(self.oid)
-        except ValueError:
-            return None
+        return _parsed(self.oid)
 
 
 @dataclass(frozen=True)
@@ -139,6 +134,16 @@ def _null_last(lookup: Lookup | None) -> Lookup | None:
     if lookup is None:
         return None
     return tuple(e for e in lookup if e[1] != "NULL") + tuple(e for e in lookup if e[1] == "NULL")
+
+
+@lru_cache(maxsize=1 << 14)
+def _parsed(oid: str | None) -> ber.OID | None:
+    if oid is None or "%" in oid:
+        return None
+    try:
+        return ber.parse_oid(oid)
+    except ValueError:
+        return None
 
 
 @cache

@@ -78,16 +78,20 @@ class Mib:
     def __init__(self, values: dict[OID, Value]) -> None:
         self.values = dict(values)
         self._order: list[OID] = sorted(self.values)
+        #: encoded answers to GETs, by the OIDs asked (dropped when a value changes)
+        self.answers: dict[tuple[int, tuple[OID, ...]], bytes] = {}
 
     def set(self, oid: OID, value: Value) -> None:
         if oid not in self.values:
             bisect.insort(self._order, oid)
         self.values[oid] = value
+        self.answers.clear()
 
     def delete(self, oid: OID) -> None:
         if oid in self.values:
             del self.values[oid]
             self._order.remove(oid)
+            self.answers.clear()
 
     def next(self, oid: OID) -> OID | None:
         i = bisect.bisect_right(self._order, oid)
@@ -135,6 +139,7 @@ class Agent:
 
     @property
     def values(self) -> dict[OID, Value]:
+        """The first device's values (read them; change them with set_value/update)."""
         return self.mib.values
 
     def add_device(self, community: str, values: dict[OID, Value]) -> Mib:
@@ -225,11 +230,27 @@ class Agent:
         if mib is None:
             return None
         self.requests += 1
+        req = msg.pdu
+        key = None
+        if req.type == ber.GET:
+            key = (msg.version, tuple(oid for oid, _ in req.varbinds))
+            cached = mib.answers.get(key)
+            if cached is not None:
+                return _wrap(msg.version, msg.community, req.request_id, cached)
         with self._lock:
-            pdu = self._handle(msg.version, msg.community, mib, msg.pdu)
+            pdu = self._handle(msg.version, msg.community, mib, req)
         if pdu is None:
             return None
-        return ber.encode_message(ber.Message(msg.version, msg.community, pdu))
+        if key is None:
+            return ber.encode_message(ber.Message(msg.version, msg.community, pdu))
+        # everything after the request id, kept for the next identical GET
+        body = ber.encode_pdu(pdu)
+        _, start, _ = ber.read_tlv(body, 0, len(body))
+        _, _, rid_end = ber.read_tlv(body, start, len(body))
+        rest = body[rid_end:]
+        if len(mib.answers) < 4096:
+            mib.answers[key] = rest
+        return _wrap(msg.version, msg.community, req.request_id, rest)
 
     def _answer_v3(self, data: bytes) -> bytes | None:
         from nutwist.drivers.snmp import usm
@@ -326,6 +347,14 @@ class Agent:
         else:
             return None
         return ber.Pdu(ber.RESPONSE, req.request_id, 0, 0, out)
+
+
+def _wrap(version: int, community: bytes, rid: int, rest: bytes) -> bytes:
+    pdu = ber.tlv(ber.RESPONSE, ber.tlv(ber.INTEGER, ber._int_body(rid)) + rest)
+    return ber.tlv(
+        ber.SEQUENCE,
+        ber.tlv(ber.INTEGER, ber._int_body(version)) + ber.tlv(ber.OCTET_STRING, community) + pdu,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
