@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shlex
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -455,3 +456,45 @@ def test_v3_same_as_nut(run_pair: Callable[..., Pair], level: str, auth: str, pr
     for who, peer in (("nut", pair.nut), ("ours", pair.ours)):
         sets[who] = _tracked(pair, peer, "INSTCMD beeper.disable", who)
     assert sets["ours"] == sets["nut"]
+
+
+def test_in_process_under_nutwist_upsd_read_by_nuts_upsc(tmp_path: Path) -> None:
+    """``driver = snmp-ups`` runs inside ``twistd nut upsd``; NUT's upsc reads it."""
+    require_nut("upsc")
+    from support.nut import free_port, start_nutwist_upsd, wait_for_port
+
+    agent = Agent(load_snmprec(IETF))
+    port = agent.start()
+    conf, state = tmp_path / "conf", tmp_path / "state"
+    conf.mkdir()
+    state.mkdir()
+    listen = free_port()
+    (conf / "ups.conf").write_text(driver_conf(port))
+    (conf / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {listen}\n")
+    (conf / "upsd.users").write_text("[admin]\n\tpassword = pw\n\tactions = SET\n")
+    for f in conf.iterdir():
+        f.chmod(0o640)
+    upsd = start_nutwist_upsd(conf, state, tmp_path / "upsd.log")
+    try:
+        wait_for_port(listen)
+
+        def status() -> str:
+            out = subprocess.run(
+                ["upsc", f"u@127.0.0.1:{listen}", "ups.status"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
+            return out.stdout.strip()
+
+        wait_until("OL through upsd", lambda: status() == "OL")
+        agent.update(ON_BATTERY)
+        wait_until("OB through upsd", lambda: status() == "OB")
+        out = subprocess.run(
+            ["upsc", f"u@127.0.0.1:{listen}"], capture_output=True, text=True, timeout=10
+        ).stdout
+        assert "driver.version.data: ietf MIB 1.54" in out
+        assert "battery.runtime: 1260" in out
+    finally:
+        upsd.stop()
+        agent.stop()
