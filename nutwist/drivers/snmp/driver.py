@@ -1152,11 +1152,22 @@ class SnmpUps(Driver):
         return defer.Deferred.fromCoroutine(self.su_setoid(MODE_SETVAR, var, value))
 
     def shutdown(self) -> defer.Deferred[None]:
+        """``-k``: NUT runs this right after detecting the device, before its first walk,
+        so only the entries its table marks usable (SU_FLAG_OK) can be sent: the same
+        here, with the table as the mapping defines it."""
+
         async def go() -> None:
-            await self.set_delays()
-            for cmd in ("shutdown.return", "shutdown.reboot", "load.off.delay"):
-                if await self.su_setoid(MODE_INSTCMD, cmd, None) == STAT_HANDLED:
-                    return
+            if self.mapping is None:
+                await self._init()
+            assert self.mapping is not None
+            walked, self.table = self.table, self.mapping.rows()
+            try:
+                await self.set_delays()
+                for cmd in ("shutdown.return", "shutdown.reboot", "load.off.delay"):
+                    if await self.su_setoid(MODE_INSTCMD, cmd, None) == STAT_HANDLED:
+                        return
+            finally:
+                self.table = walked
             raise DeviceError("Shutdown failed!")
 
         return defer.Deferred.fromCoroutine(go())
