@@ -11,6 +11,7 @@ driver and NUT 2.8.0 does not).
 
 from __future__ import annotations
 
+import re
 import shlex
 import socket
 import subprocess
@@ -334,10 +335,23 @@ def _charge_is(value: str) -> Callable[[Picture], bool]:
     return lambda p: p.vars.get("battery.charge") == value and p.stale is False
 
 
-@pytest.mark.parametrize("mapping", ["apcc", "mge", "pw", "cyberpower"])
+VENDORS = ["apcc", "mge", "pw", "cyberpower"]
+MORE_UPS = [
+    "bestpower",
+    "cpqpower",
+    "delta_ups",
+    "huawei",
+    "netvision",
+    "pxgx_ups",
+    "xppc",
+    "tripplite",
+]
+
+
+@pytest.mark.parametrize("mapping", VENDORS + MORE_UPS)
 def test_vendor_mapping_same_as_nut(run_pair: Callable[..., Pair], mapping: str) -> None:
     pair = run_pair(DATA / f"{mapping}-ups.snmprec", extra="\tmibs = auto\n")
-    pair.both("first walk", _charge_is("100"))
+    pair.both("first walk", lambda p: p.stale is False and "ups.status" in p.vars)
     pair.settle()
     # the same mapping, found the same way (mibs=auto, NUT's order)
     assert (
@@ -360,20 +374,23 @@ def test_vendor_mapping_same_as_nut(run_pair: Callable[..., Pair], mapping: str)
         assert ours == nut
         assert [w for w in ours_status if w not in ("OL", "OB")] == nut_status
 
+    def shows(word: str, charge: str) -> Callable[[Picture], bool]:
+        if mapping == "cyberpower":
+            return _charge_is(charge)
+        return lambda p: word in p.vars.get("ups.status", "").split() and p.stale is False
+
     compare()
     assert "OL" in pair.ours.picture.vars["ups.status"].split()
-
-    pair.agent.update(_switch(mapping, "OB", 55))
-    pair.both("on battery", _charge_is("55"))
-    pair.settle()
-    compare()
-    assert "OB" in pair.ours.picture.vars["ups.status"].split()
-
-    pair.agent.update(_switch(mapping, "LB", 9))
-    pair.both("low battery", _charge_is("9"))
-    pair.settle()
-    compare()
-    assert "LB" in pair.ours.picture.vars["ups.status"].split()
+    for word, charge in (("OB", 55), ("LB", 9)):
+        try:
+            changes = _switch(mapping, word, charge)
+        except AssertionError:
+            continue  # this mapping has no such status
+        pair.agent.update(changes)
+        pair.both(word, shows(word, str(charge)))
+        pair.settle()
+        compare()
+        assert word in pair.ours.picture.vars["ups.status"].split()
 
 
 def _tracked(pair: Pair, peer: Peer, line: str, tag: str) -> tuple[str, list[object]]:
@@ -395,7 +412,7 @@ def _tracked(pair: Pair, peer: Peer, line: str, tag: str) -> tuple[str, list[obj
     return answer[0], list(pair.agent.sets[start:])
 
 
-@pytest.mark.parametrize("mapping", ["ietf", "apcc", "mge", "pw", "cyberpower"])
+@pytest.mark.parametrize("mapping", ["ietf", *VENDORS, *MORE_UPS])
 def test_commands_and_writable_variables_send_the_same_sets(
     run_pair: Callable[..., Pair], mapping: str
 ) -> None:
@@ -416,8 +433,9 @@ def test_commands_and_writable_variables_send_the_same_sets(
         enums = pair.nut.picture.enums.get(var)
         value = enums[-1] if enums else ("abc" if "STRING" in pair.nut.picture.flags[var] else "42")
         ours = _tracked(pair, pair.ours, f'SET {var} "{value}"', f"o{n}")
-        if var.startswith("outlet.") and pair.nut.picture.vars.get("outlet.count") is None:
-            # NUT 2.8.0 dies on this SET (it reads outlet.count, which it never published)
+        if var.startswith("outlet") and not re.match(r"outlet\.(group\.)?\d+\.", var):
+            # NUT 2.8.0 dies on a SET of an outlet variable that names no outlet number
+            # (outlet.desc): it looks for a number or an outlet.count that is not there
             continue
         nut = _tracked(pair, pair.nut, f'SET {var} "{value}"', f"n{n}")
         assert ours == nut, var
@@ -500,7 +518,7 @@ def test_in_process_under_nutwist_upsd_read_by_nuts_upsc(tmp_path: Path) -> None
         agent.stop()
 
 
-@pytest.mark.parametrize("mapping", ["ietf", "apcc", "mge", "pw", "cyberpower"])
+@pytest.mark.parametrize("mapping", ["ietf", *VENDORS, *MORE_UPS])
 def test_kill_power_sends_the_same_sets(tmp_path: Path, mapping: str) -> None:
     """``-k``: the same SETs (shutdown delays, then the first shutdown command the
     table allows) and the same exit status as NUT's C snmp-ups."""
