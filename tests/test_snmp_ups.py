@@ -452,3 +452,43 @@ def test_v3_decoding_garbage_raises_only_ber_error(data: bytes) -> None:
             usm.decode(blob)
         except ber.BerError:
             pass
+
+
+class _SlowLoop(Session):
+    """Answers arrive ``delay`` seconds after the request (on the test clock)."""
+
+    def __init__(self, agent: Agent, engine: Engine, wire: _Wire, delay: float) -> None:
+        super().__init__(engine, "127.0.0.1", 161, retries=1, timeout=1.0)
+        self.agent, self.wire, self.delay = agent, wire, delay
+
+    async def request(self, ptype: int, binds: list[Any]) -> ber.Pdu:
+        d = defer.Deferred.fromCoroutine(super().request(ptype, binds))
+        while self.wire.sent:
+            data, addr = self.wire.sent.pop(0)
+            answer = self.agent.answer(data)
+            if answer is not None:
+                self.engine.clock.callLater(self.delay, self.engine.received, answer, addr)  # type: ignore[attr-defined]
+        return await d
+
+
+@pytest.mark.parametrize(("delay", "stale"), [(0.6, False), (2.5, True)])
+def test_slow_agent_is_fresh_or_stale_never_a_crash(delay: float, stale: bool) -> None:
+    """An answer within the timeout is data; a later one (past every retry) is stale."""
+    agent = Agent(load_snmprec(IETF))
+    engine, clock, wire = _engine()
+    values = {"driver": "snmp-ups", "port": "127.0.0.1", "pollfreq": "1"}
+    drv = SnmpUps("t", UpsSection("t", 1, values=values), clock=clock)
+    drv.session = _SlowLoop(agent, engine, wire, 0.1)
+    with _Crashes() as crashes:
+        drv.start()
+        for _ in range(100):
+            clock.advance(0.1)
+        assert drv.getinfo("ups.status") == "OL" and not drv.stale
+        assert isinstance(drv.session, _SlowLoop)
+        drv.session.delay = delay
+        agent.update({"1.3.6.1.2.1.33.1.4.1.0": (ber.INTEGER, 5)})
+        for _ in range(200):
+            clock.advance(0.1)
+    assert not crashes.seen
+    assert drv.stale is stale
+    assert drv.getinfo("ups.status") == ("" if stale else "OB")
