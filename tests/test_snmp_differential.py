@@ -266,11 +266,17 @@ def test_ietf_v2c_community_and_quirky_values(run_pair: Callable[..., Pair]) -> 
             UPS_MIB + "9.8.0": (ber.INTEGER, 9),  # unknown enum value: not published
             UPS_MIB + "7.3.0": (ber.TIMETICKS, 12345),  # TimeTicks where an enum belongs
             UPS_MIB + "2.7.0": (ber.TIMETICKS, 4567),
+            "1.3.6.1.2.1.1.4.0": (ber.OCTET_STRING, b"\x00\x01AB\xff v2"),  # shown in hex
+            "1.3.6.1.2.1.1.1.0": (ber.OCTET_STRING, bytes(range(50))),  # too long for hex
+            "1.3.6.1.2.1.1.6.0": (ber.OCTET_STRING, bytes(range(200, 216))),  # 16: still hex
         }
     )
     pair.both("boost", status_is("OL BOOST"))
     pair.settle()
     pair.assert_same()
+    assert pair.ours.picture.vars["device.contact"] == "00 01 41 42 FF 20 76 32 "
+    assert pair.ours.picture.vars["device.description"] == "RFC1628 UPS agent 1.0 (simulated)"
+    assert pair.ours.picture.vars["device.location"].startswith("C8 C9 ")
     assert "device.contact" in pair.ours.picture.vars
     assert "community" not in "".join(pair.ours.picture.vars)
 

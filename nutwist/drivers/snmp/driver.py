@@ -165,14 +165,13 @@ def format_scaled(value: int, info_len: float) -> str:
     return f"{f32(dvalue):.2f}"
 
 
-def hexstring(data: bytes, buf_len: int = INFOSIZE) -> str:
-    """Net-SNMP's snprint_hexstring: ``XX `` per byte, 16 per line; '' if it does not fit."""
-    if len(data) * 3 + 1 >= buf_len:
-        return ""
-    lines = []
-    for i in range(0, len(data), 16):
-        lines.append("".join(f"{b:02X} " for b in data[i : i + 16]))
-    return "\n".join(lines)
+def hexstring(data: bytes) -> str | None:
+    """A binary string as NUT 2.8.0 shows it: Net-SNMP's hex dump (``XX `` per byte)
+    fits NUT's fixed buffer for one line of 16 bytes at most; beyond that it fails,
+    and NUT keeps the value it had (read back from NUT's own driver)."""
+    if len(data) > 16:
+        return None
+    return "".join(f"{b:02X} " for b in data)
 
 
 def _printable(b: int) -> bool:
