@@ -555,3 +555,60 @@ def test_kill_power_sends_the_same_sets(tmp_path: Path, mapping: str) -> None:
     assert our_sets == nut_sets
     # NUT 2.8.0 dies of a segfault on MGE's shutdown commands after its SETs; nutwist fails cleanly
     assert our_rc == (1 if nut_rc < 0 else nut_rc)
+
+
+def _random_value(rnd: Any) -> ber.Value | None:
+    kind = rnd.randrange(12)
+    if kind == 0:
+        return (ber.INTEGER, rnd.randrange(-(2**31), 2**31))
+    if kind == 1:
+        return (ber.INTEGER, rnd.randrange(-5, 300))
+    if kind == 2:
+        return (ber.GAUGE32, rnd.randrange(2**32))
+    if kind == 3:
+        return (ber.TIMETICKS, rnd.randrange(2**32))
+    if kind == 4:
+        return (ber.OCTET_STRING, str(rnd.randrange(-999, 99999)).encode())
+    if kind == 5:
+        return (ber.OCTET_STRING, bytes(rnd.randrange(32, 127) for _ in range(rnd.randrange(40))))
+    if kind == 6:
+        return (ber.OCTET_STRING, bytes(rnd.randrange(256) for _ in range(rnd.randrange(20))))
+    if kind == 7:
+        return (ber.OBJECT_ID, (1, 3, 6, 1, 2, 1, 33, 1, 2, rnd.randrange(1, 9), 0))
+    if kind == 8:
+        return (ber.IP_ADDRESS, bytes([10, 0, 0, rnd.randrange(256)]))
+    if kind == 9:
+        return (ber.COUNTER64, rnd.randrange(2**64))
+    if kind == 10:
+        return (ber.COUNTER32, rnd.randrange(2**32))
+    return None  # the agent drops the OID
+
+
+@pytest.mark.parametrize("version", ["v1", "v2c"])
+def test_fuzzed_agent_values_same_as_nut(run_pair: Callable[..., Pair], version: str) -> None:
+    """Odd types and values where the RFC says otherwise: NUT and nutwist show the same."""
+    import random
+
+    rnd = random.Random(f"snmp-{version}")
+    pair = run_pair(extra=f"\tsnmp_version = {version}\n")
+    pair.both("on line", status_is("OL"))
+    recording = load_snmprec(IETF)
+    fuzzable = [
+        oid
+        for oid in recording
+        if oid[:8] == (1, 3, 6, 1, 2, 1, 33, 1) and oid != (1, 3, 6, 1, 2, 1, 33, 1, 2, 4, 0)
+    ]
+    for round_ in range(8):
+        marker = 10 + round_  # battery.charge tells when both drivers read this round
+        changes: dict[str, ber.Value] = {UPS_MIB + "2.4.0": (ber.INTEGER, marker)}
+        for oid in rnd.sample(fuzzable, 12):
+            value = _random_value(rnd)
+            text = ".".join(map(str, oid))
+            if value is None:
+                pair.agent.delete(text)
+            else:
+                changes[text] = value
+        pair.agent.update(changes)
+        pair.both(f"round {round_}", lambda p, m=str(marker): p.vars.get("battery.charge") == m)
+        pair.settle()
+        pair.assert_same()
