@@ -195,9 +195,14 @@ def run_pair(tmp_path: Path) -> Iterator[Callable[..., Pair]]:
     started: list[tuple[Agent, list[NutProcess], list[Peer]]] = []
 
     def start(
-        recording: Path = IETF, extra: str = "", community: str = "public", users: tuple = ()
+        recording: Path = IETF,
+        extra: str = "",
+        community: str = "public",
+        users: tuple = (),
+        changes: tuple = (),
     ) -> Pair:
         agent = Agent(load_snmprec(recording), community=community)
+        agent.update(dict(changes))
         for user in users:
             agent.add_user(user)
         port = agent.start()
@@ -612,3 +617,21 @@ def test_fuzzed_agent_values_same_as_nut(run_pair: Callable[..., Pair], version:
         pair.both(f"round {round_}", lambda p, m=str(marker): p.vars.get("battery.charge") == m)
         pair.settle()
         pair.assert_same()
+
+
+@pytest.mark.parametrize(
+    ("sysoid", "mib"),
+    [
+        ((ber.OBJECT_ID, (1, 3, 6, 1, 4, 1, 99999, 1)), "tripplite"),  # unknown: NUT's order
+        ((ber.OBJECT_ID, (1, 3, 6, 1, 4, 1, 850, 1)), "tripplite"),  # Tripp Lite's own
+        ((ber.OCTET_STRING, b"not an OID"), "tripplite"),
+    ],
+)
+def test_auto_detection_picks_the_same_mapping(
+    run_pair: Callable[..., Pair], sysoid: ber.Value, mib: str
+) -> None:
+    pair = run_pair(changes=(("1.3.6.1.2.1.1.2.0", sysoid),))
+    pair.both("on line", status_is("OL"))
+    assert pair.nut.picture.vars["driver.version.data"] == f"{mib} MIB 1.54"
+    assert pair.ours.picture.vars["driver.version.data"] == f"{mib} MIB 1.54"
+    pair.assert_same()
