@@ -17,6 +17,7 @@ import hmac
 import os
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from cryptography.hazmat.primitives.ciphers.algorithms import AES
@@ -50,6 +51,7 @@ UNKNOWN_ENGINE_ID = (*USM_STATS, 4, 0)
 MAX_SIZE = 65507
 
 
+@lru_cache(maxsize=256)
 def password_to_key(password: str, auth: str) -> bytes:
     """RFC 3414 A.2: hash one megabyte of the repeated pass phrase."""
     pw = password.encode("utf-8")
