@@ -635,3 +635,28 @@ def test_auto_detection_picks_the_same_mapping(
     assert pair.nut.picture.vars["driver.version.data"] == f"{mib} MIB 1.54"
     assert pair.ours.picture.vars["driver.version.data"] == f"{mib} MIB 1.54"
     pair.assert_same()
+
+
+# Daisy-chained PDUs (eaton_epdu, emerson_avocent_pdu, hpe_epdu: two-index templates)
+# are not supported yet.
+PDUS_AND_ATS = [
+    "apc_ats",
+    "apc_pdu",
+    "baytech",
+    "eaton_ats16_nm2",
+    "eaton_ats30",
+    "aphel_revelation",
+    "aphel_genesisII",
+    "pulizzi_switched1",
+    "raritan",
+    "raritan-px2",
+]
+
+
+@pytest.mark.parametrize("mapping", PDUS_AND_ATS)
+def test_pdu_and_ats_mapping_same_as_nut(run_pair: Callable[..., Pair], mapping: str) -> None:
+    pair = run_pair(DATA / f"{mapping}.snmprec", extra=f"\tmibs = {mapping}\n")
+    pair.both("first walk", lambda p: p.stale is not None and "driver.version.data" in p.vars)
+    pair.settle()
+    assert pair.ours.picture.vars["driver.version.data"].startswith(mapping + " MIB")
+    pair.assert_same()
