@@ -347,6 +347,20 @@ def _charge_is(value: str) -> Callable[[Picture], bool]:
 
 
 VENDORS = ["apcc", "mge", "pw", "cyberpower"]
+# Daisy-chained PDUs (eaton_epdu, emerson_avocent_pdu, hpe_epdu: two-index templates)
+# are not supported yet.
+PDUS_AND_ATS = [
+    "apc_ats",
+    "apc_pdu",
+    "baytech",
+    "eaton_ats16_nm2",
+    "eaton_ats30",
+    "aphel_revelation",
+    "aphel_genesisII",
+    "pulizzi_switched1",
+    "raritan",
+    "raritan-px2",
+]
 MORE_UPS = [
     "bestpower",
     "cpqpower",
@@ -423,12 +437,13 @@ def _tracked(pair: Pair, peer: Peer, line: str, tag: str) -> tuple[str, list[obj
     return answer[0], list(pair.agent.sets[start:])
 
 
-@pytest.mark.parametrize("mapping", ["ietf", *VENDORS, *MORE_UPS])
+@pytest.mark.parametrize("mapping", ["ietf", *VENDORS, *MORE_UPS, *PDUS_AND_ATS])
 def test_commands_and_writable_variables_send_the_same_sets(
     run_pair: Callable[..., Pair], mapping: str
 ) -> None:
-    pair = run_pair(DATA / f"{mapping}-ups.snmprec", extra=f"\tmibs = {mapping}\n")
-    pair.both("first walk", lambda p: p.stale is False and "ups.status" in p.vars)
+    name = f"{mapping}.snmprec" if mapping in PDUS_AND_ATS else f"{mapping}-ups.snmprec"
+    pair = run_pair(DATA / name, extra=f"\tmibs = {mapping}\n")
+    pair.both("first walk", lambda p: p.stale is not None and "driver.version.data" in p.vars)
     pair.settle()
     assert pair.ours.picture.cmds == pair.nut.picture.cmds
     rw = sorted(k for k, v in pair.nut.picture.flags.items() if "RW" in v)
@@ -635,22 +650,6 @@ def test_auto_detection_picks_the_same_mapping(
     assert pair.nut.picture.vars["driver.version.data"] == f"{mib} MIB 1.54"
     assert pair.ours.picture.vars["driver.version.data"] == f"{mib} MIB 1.54"
     pair.assert_same()
-
-
-# Daisy-chained PDUs (eaton_epdu, emerson_avocent_pdu, hpe_epdu: two-index templates)
-# are not supported yet.
-PDUS_AND_ATS = [
-    "apc_ats",
-    "apc_pdu",
-    "baytech",
-    "eaton_ats16_nm2",
-    "eaton_ats30",
-    "aphel_revelation",
-    "aphel_genesisII",
-    "pulizzi_switched1",
-    "raritan",
-    "raritan-px2",
-]
 
 
 @pytest.mark.parametrize("mapping", PDUS_AND_ATS)
