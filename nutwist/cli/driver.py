@@ -163,5 +163,9 @@ def apcsmart() -> int:
     return main(drv="apcsmart")
 
 
+def snmp_ups() -> int:
+    return main(drv="snmp-ups")
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,6 +15,7 @@ REGISTRY = {
     "blazer_ser": "nutwist.drivers.blazer:BlazerSer",
     "apcsmart": "nutwist.drivers.apcsmart:ApcSmart",
     "usbhid-ups": "nutwist.drivers.hid.driver:UsbHidUps",
+    "snmp-ups": "nutwist.drivers.snmp.driver:SnmpUps",
 }
 
 

@@ -33,10 +33,9 @@ from nutwist.protocols.sock import (
 
 # ups.conf keys the core consumes itself rather than publishing as parameters.
 _NOT_PUBLISHED = frozenset({"driver", "desc", "sdorder", "maxstartdelay"})
-# Values that must never leave the process (published as parameters or logged).
-SECRET_KEYS = frozenset(
-    {"password", "community", "authpassword", "privpassword", "secname", "authprotocol"}
-)
+# Values that must never leave the process (published as parameters or logged); NUT
+# 2.8.0 publishes authProtocol and privProtocol (protocol names, not secrets).
+SECRET_KEYS = frozenset({"password", "community", "authpassword", "privpassword", "secname"})
 # The core mirrors these into device.* as NUT 2.8's dstate does.
 _DEVICE_MIRROR = {
     "ups.mfr": "device.mfr",
