@@ -2,8 +2,8 @@
 
 import sys
 
-from bench import drivers, upsd
+from bench import drivers, serial, snmp, upsd
 
-for bench in (upsd, drivers):
+for bench in (upsd, drivers, serial, snmp):
     sys.argv[1:] = []
     bench.main()

@@ -217,7 +217,17 @@ def run_pair(tmp_path: Path) -> Iterator[Callable[..., Pair]]:
             argv = (
                 ["/lib/nut/snmp-ups", "-a", "u", "-u", "root", "-F"]
                 if who == "nut"
-                else [sys.executable, "-m", "nutwist.cli.driver", "snmp-ups", "-a", "u", "-F"]
+                else [
+                    sys.executable,
+                    "-m",
+                    "nutwist.cli.driver",
+                    "snmp-ups",
+                    "-a",
+                    "u",
+                    "-u",
+                    "root",
+                    "-F",
+                ]
             )
             procs.append(NutProcess(argv, nut_env(conf, state), tmp_path / f"{who}.log"))
             wait_for_socket(state / "snmp-ups-u", timeout=30, probe=False)
@@ -562,7 +572,17 @@ def test_kill_power_sends_the_same_sets(tmp_path: Path, mapping: str) -> None:
             argv = (
                 ["/lib/nut/snmp-ups", "-a", "u", "-u", "root", "-k"]
                 if who == "nut"
-                else [sys.executable, "-m", "nutwist.cli.driver", "snmp-ups", "-a", "u", "-k"]
+                else [
+                    sys.executable,
+                    "-m",
+                    "nutwist.cli.driver",
+                    "snmp-ups",
+                    "-a",
+                    "u",
+                    "-u",
+                    "root",
+                    "-k",
+                ]
             )
             start = len(agent.sets)
             rc = subprocess.run(

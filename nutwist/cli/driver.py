@@ -167,5 +167,13 @@ def snmp_ups() -> int:
     return main(drv="snmp-ups")
 
 
+def usbhid_ups() -> int:
+    """The ``usbhid-ups`` command: it looks for the device before going to the background."""
+    from nutwist.drivers.hid.driver import UsbHidUps
+
+    UsbHidUps.preflight = True
+    return main(drv="usbhid-ups")
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -237,11 +237,3 @@ class UsbHidUps(Driver):
         super().stop()
         if self._pool is not None:
             self._io(self.session.close).addBoth(lambda _: self._stop_pool())
-
-
-def main() -> int:
-    """The ``usbhid-ups`` command, NUT's flags and all."""
-    from nutwist.cli.driver import main as driver_main
-
-    UsbHidUps.preflight = True
-    return driver_main(drv="usbhid-ups")
