@@ -24,10 +24,10 @@ from nutwist.drivers.core import (
     TRACKING_SUCCESS,
     TRACKING_UNKNOWN,
     DeviceError,
-    Driver,
 )
+from nutwist.drivers.q1serial import Q1SerialDriver
 from nutwist.drivers.qx.cstr import cstr, eq, strspn, strtod, strtol
-from nutwist.drivers.serialport import PortError, SerialLine, canonical_line
+from nutwist.drivers.serialport import PortError, canonical_line
 
 MAXTRIES = 3
 SER_WAIT_SEC = 1.0
@@ -77,7 +77,7 @@ class _Strtok:
         return s[i:j]
 
 
-class BlazerSer(Driver):
+class BlazerSer(Q1SerialDriver):
     name = "blazer_ser"
     version = "1.58"
     description = "Megatec/Q1 protocol serial driver"
@@ -93,16 +93,11 @@ class BlazerSer(Driver):
         "novendor": "Skip reading vendor information from UPS",
         "protocol": "Preselect communication protocol (skip autodetection)",
     }
-    CABLEPOWER = {"normal": (True, False), "reverse": (False, True), "both": (True, True), "none": (False, False)}  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if not self.getval("port"):
-            raise DeviceError("Error: you must specify a port name in ups.conf")
-        cp = (self.getval("cablepower") or "normal").lower()
-        if cp not in self.CABLEPOWER:
-            raise DeviceError(f"Value '{self.getval('cablepower')}' not valid for 'cablepower'")
-        self.cablepower = self.CABLEPOWER[cp]
+        self._check_port()
+        self._read_cablepower()
         self.ondelay = 3
         self.offdelay = 30
         self.proto = 0
@@ -122,29 +117,9 @@ class BlazerSer(Driver):
         self.load_eff = 1.0
         self.lastpoll = 0
         self.retry = 0
-        self.line: SerialLine | None = None
-        self.initialised = False
-        self._io = defer.DeferredLock()
         self._initups_options()
 
-    def now(self) -> int:
-        return int(self.clock.seconds())
-
     # --- I/O ----------------------------------------------------------------------------------
-
-    def open_port(self) -> SerialLine:
-        if self.line is None:
-            dtr, rts = self.cablepower
-            self.line = SerialLine(
-                self.params["port"],
-                clock=self.clock,
-                baudrate=2400,
-                dtr=dtr,
-                rts=rts,
-                lock=not self.testvar("nolock"),
-            )
-        self.line.ensure_open()
-        return self.line
 
     async def command(self, cmd: str) -> tuple[int, str]:
         try:
@@ -389,17 +364,6 @@ class BlazerSer(Driver):
             self.load_low = strtod(il) / 100
             if self.load_low <= 0 or self.load_low > 1:
                 raise DeviceError("Idle load out of range [0..100]")
-
-    def initinfo(self) -> defer.Deferred[None]:
-        return defer.Deferred.fromCoroutine(self._initinfo_guarded())
-
-    async def _initinfo_guarded(self) -> None:
-        try:
-            await self._initinfo()
-        except DeviceError:
-            if self.line is not None:
-                self.line.close()
-            raise
 
     # --- polling ------------------------------------------------------------------------------
 

@@ -33,10 +33,10 @@ from nutwist.drivers.core import (
     TRACKING_SUCCESS,
     TRACKING_UNKNOWN,
     DeviceError,
-    Driver,
 )
+from nutwist.drivers.q1serial import Q1SerialDriver
 from nutwist.drivers.qx.cstr import cformat, cstr, eq, strcspn, strspn, strtod, strtol, trim
-from nutwist.drivers.serialport import PortError, SerialLine, canonical_line
+from nutwist.drivers.serialport import PortError, canonical_line
 
 # NUT's ST_FLAG_* for info_flags
 ST_FLAG_RW = 1
@@ -190,7 +190,7 @@ class _Battery:
     chrg_time: int = 43200
 
 
-class QxDriver(Driver):
+class QxDriver(Q1SerialDriver):
     name = "nutdrv_qx"
     version = "0.32"
     description = "Generic Q* Serial driver"
@@ -211,13 +211,10 @@ class QxDriver(Driver):
     }
     #: the subdrivers in NUT's autodetection order (set in nutwist.drivers.qx)
     subdrivers: list[Subdriver] = []
-    #: cablepower -> (DTR, RTS)
-    CABLEPOWER = {"normal": (True, False), "reverse": (False, True), "both": (True, True), "none": (False, False)}  # fmt: skip
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.subdriver: Subdriver | None = None
-        self.line: SerialLine | None = None
         self.pollfreq = DEFAULT_POLLFREQ
         self.ups_status = 0
         self.data_has_changed = False
@@ -230,14 +227,8 @@ class QxDriver(Driver):
         self.battery_lastpoll = 0
         self.prev_command = ""
         self.prev_answer = ""
-        self.initialised = False
-        self._io = defer.DeferredLock()
-        cp = (self.getval("cablepower") or "normal").lower()
-        if cp not in self.CABLEPOWER:
-            raise DeviceError(f"Value '{self.getval('cablepower')}' not valid for 'cablepower'")
-        self.cablepower = self.CABLEPOWER[cp]
-        if not self.getval("port"):
-            raise DeviceError("Error: you must specify a port name in ups.conf")
+        self._read_cablepower()
+        self._check_port()
         from nutwist.drivers import qx_is_serial
 
         if not qx_is_serial(self.params):
@@ -246,26 +237,7 @@ class QxDriver(Driver):
                 "for a USB device (port = auto, subdriver, vendorid, ...)"
             )
 
-    # --- time, as NUT's time(): whole seconds ------------------------------------------
-
-    def now(self) -> int:
-        return int(self.clock.seconds())
-
     # --- I/O --------------------------------------------------------------------------------
-
-    def open_port(self) -> SerialLine:
-        if self.line is None:
-            dtr, rts = self.cablepower
-            self.line = SerialLine(
-                self.params["port"],
-                clock=self.clock,
-                baudrate=2400,
-                dtr=dtr,
-                rts=rts,
-                lock=not self.testvar("nolock"),
-            )
-        self.line.ensure_open()
-        return self.line
 
     async def qx_command(self, cmd: str) -> tuple[int, str]:
         """Send ``cmd`` and read one line: (length, answer); length < 0 on I/O errors."""
@@ -709,17 +681,6 @@ class QxDriver(Driver):
             if self.subdriver.initinfo is not None:
                 self.subdriver.initinfo(self)
             self.initialised = True
-
-    def initinfo(self) -> defer.Deferred[None]:
-        return defer.Deferred.fromCoroutine(self._initinfo_guarded())
-
-    async def _initinfo_guarded(self) -> None:
-        try:
-            await self._initinfo()
-        except DeviceError:
-            if self.line is not None:
-                self.line.close()
-            raise
 
     # --- polling (upsdrv_updateinfo) -----------------------------------------------------------
 
